@@ -1,0 +1,103 @@
+"""The composition root: the one place that builds the Application, its handlers, jobs and errors."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.services.buttons import TOKEN_PATTERN
+from bot.services.limits import InboundLimiter
+from handlers import buttons, common, coordinator
+from handlers.context import BotContext, Runtime
+from handlers.errors import on_error
+from handlers.gate import gate
+from storage.store import Store
+
+
+def make_runtime(config: Config, store: Store, clock: Clock | None = None) -> Runtime:
+    clock = clock or SystemClock()
+    limiter = InboundLimiter(
+        clock,
+        {
+            "command": (config.commands_per_minute, 60.0),
+            "list_view": (config.list_views_per_hour, 3600.0),
+            "claim": (config.claims_per_day, 86400.0),
+            "bad_code": (config.bad_codes_per_hour, 3600.0),
+        },
+    )
+    return Runtime(config=config, store=store, clock=clock, limiter=limiter, bot_username=config.bot_username)
+
+
+def file_url_for(api_base_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (also for self-hosted servers)."""
+    head, _, _ = api_base_url.rstrip("/").rpartition("/")
+    return f"{head}/file/bot"
+
+
+def register_handlers(application: Application) -> None:
+    """The handler table: read top to bottom to see every command the bot answers."""
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            CommandHandler("start", common.start, filters=private),
+            CommandHandler("help", common.help_command, filters=private),
+            CommandHandler("cancel", common.cancel, filters=private),
+            CommandHandler("invite", coordinator.invite, filters=private),
+            CallbackQueryHandler(buttons.dispatch, pattern=TOKEN_PATTERN),
+            MessageHandler(filters.ALL, common.fallback),
+            CallbackQueryHandler(common.fallback),
+        ]
+    )
+    application.add_error_handler(on_error)
+    buttons.register_actions(
+        {
+            "invite.role": coordinator.invite_role,
+        }
+    )
+
+
+async def _post_init(application: Application) -> None:
+    runtime: Runtime = application.bot_data["runtime"]
+    if not runtime.bot_username:
+        runtime.bot_username = application.bot.username
+    # Remembered (sealed) so `parcelbot invite` can print a full link without reaching Telegram.
+    async with runtime.store.write() as uow:
+        if await uow.meta.get_sealed("bot_username") != runtime.bot_username:
+            await uow.meta.set_sealed("bot_username", runtime.bot_username)
+
+
+def build_application(
+    runtime: Runtime, *, rate_limiter: bool = True, application_class: type[Application] = Application
+) -> Application:
+    config = runtime.config
+    builder = (
+        ApplicationBuilder()
+        .application_class(application_class)
+        .token(config.require_token().value)
+        .base_url(config.api_base_url)
+        .base_file_url(file_url_for(config.api_base_url))
+        .context_types(ContextTypes(context=BotContext))
+        # protect_content by default: nothing the bot sends can be forwarded or saved by the client.
+        .defaults(Defaults(protect_content=True, tzinfo=config.tz))
+        .post_init(_post_init)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    application.bot_data["runtime"] = runtime
+    register_handlers(application)
+    return application

@@ -1,0 +1,184 @@
+"""parcelbot: the operator's command line.
+
+Exit codes: 0 done, 1 failed, 2 bad configuration (one line naming the key), 3 wrong passphrase,
+4 no database (run `parcelbot init`), 5 refused (e.g. init over an existing database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SystemClock
+from bot.config import Config, ConfigError, load_config
+from bot.domain import Role
+from bot.logs import configure_logging
+from storage.crypto import KdfParams, WrongPassphrase
+from storage.db import DatabaseError
+from storage.store import Store, StoreExists, StoreMissing
+
+log = logging.getLogger("parcelbot")
+
+EXIT_FAILED, EXIT_CONFIG, EXIT_PASSPHRASE, EXIT_MISSING, EXIT_REFUSED = 1, 2, 3, 4, 5
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _passphrase(config: Config, *, confirm: bool = False) -> str:
+    if config.passphrase:
+        return config.passphrase.value
+    if not sys.stdin.isatty():
+        raise CliError(
+            "storage.passphrase: missing; set PARCELBOT_PASSPHRASE, storage.passphrase_file, or run in a terminal",
+            EXIT_CONFIG,
+        )
+    first = getpass.getpass("Passphrase: ")
+    if confirm:
+        if len(first) < 12:
+            raise CliError("passphrase: use at least 12 characters (a few random words is best)", EXIT_REFUSED)
+        if getpass.getpass("Passphrase again: ") != first:
+            raise CliError("passphrase: the two entries differ", EXIT_REFUSED)
+    return first
+
+
+async def open_store(config: Config) -> Store:
+    try:
+        return await Store.unlock(config.database_path, _passphrase(config), clock=SystemClock())
+    except StoreMissing:
+        raise CliError(f"no database at {config.database_path}; run `parcelbot init` first", EXIT_MISSING) from None
+    except WrongPassphrase:
+        raise CliError("wrong passphrase: nothing was opened or changed", EXIT_PASSPHRASE) from None
+    except DatabaseError as error:
+        raise CliError(f"database: {error}", EXIT_FAILED) from None
+
+
+async def cmd_init(config: Config, args: argparse.Namespace) -> int:
+    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if config.database_path.exists():
+        raise CliError(f"a database already exists at {config.database_path}; init will not overwrite it",
+                       EXIT_REFUSED)
+    passphrase = _passphrase(config, confirm=True)
+    try:
+        store = await Store.create(config.database_path, passphrase, kdf=KdfParams(n=2**config.kdf_cost, r=8, p=1))
+    except StoreExists:
+        raise CliError(f"a database already exists at {config.database_path}", EXIT_REFUSED) from None
+    await store.close()
+    config.database_path.chmod(0o600)
+    print(f"Created an encrypted database at {config.database_path}.")
+    print("Next: `parcelbot invite --role coordinator` and open the link in Telegram.")
+    return 0
+
+
+async def cmd_invite(config: Config, args: argparse.Namespace) -> int:
+    from bot.services.onboarding import create_invite
+
+    hours = args.hours or config.invite_hours
+    if not 1 <= hours <= 720:
+        raise CliError("--hours: must be between 1 and 720", EXIT_CONFIG)
+    store = await open_store(config)
+    try:
+        new = await create_invite(store, Role(args.role), hours=hours, created_by=None)
+        async with store.read() as uow:
+            username = config.bot_username or await uow.meta.get_sealed("bot_username")
+    finally:
+        await store.close()
+    print(f"One-time {new.role.value} invite, valid until {new.expires_at:%Y-%m-%d %H:%M} UTC.")
+    print(f"Code: {new.code}")
+    if username:
+        print(f"Link: {new.link(username)}")
+    else:
+        print("Link: https://t.me/<your bot>?start=" + new.code + "  (the bot learns its name on first run)")
+    return 0
+
+
+async def cmd_check(config: Config, args: argparse.Namespace) -> int:
+    store = await open_store(config)
+    try:
+        result = await store.db.quick_check()
+        async with store.read() as uow:
+            counts = await uow.counts()
+    finally:
+        await store.close()
+    print(f"integrity: {result}")
+    for table, count in counts.items():
+        print(f"{table}: {count}")
+    return 0 if result == "ok" else EXIT_FAILED
+
+
+async def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from bot.app import build_application, make_runtime
+
+    config.require_token()
+    store = await open_store(config)
+    application = build_application(make_runtime(config, store))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with application:  # initialize() ... shutdown()
+            await application.post_init(application)
+            await application.start()
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("bot running")
+            await stop.wait()
+            log.info("stopping")
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        await store.close()
+    return 0
+
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "init": cmd_init,
+    "invite": cmd_invite,
+    "check": cmd_check,
+    "run": cmd_run,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="parcelbot", description="Parcel coordination bot (encrypted storage).")
+    top.add_argument("--config", type=Path, help="TOML settings file (default: $PARCELBOT_CONFIG)")
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create the data directory and the encrypted database")
+    invite = sub.add_parser("invite", help="print a one-time invite code and link")
+    invite.add_argument("--role", required=True, choices=[role.value for role in Role])
+    invite.add_argument("--hours", type=int, help="hours until the code expires (default: members.invite_hours)")
+    sub.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    sub.add_parser("check", help="open the database, check integrity, print row counts")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"parcelbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(config.log_level)
+    try:
+        return asyncio.run(COMMANDS[args.command](config, args))
+    except CliError as error:
+        print(f"parcelbot: {error}", file=sys.stderr)
+        return error.code
+    except ConfigError as error:
+        print(f"parcelbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,25 @@
+"""Small domain errors that handlers turn into short, kind replies."""
+
+
+class DomainError(Exception):
+    """Base: something the person can be told about in one sentence."""
+
+
+class InviteInvalid(DomainError):
+    """Unknown, used, expired or malformed code. Deliberately one error for all four."""
+
+
+class NotAllowed(DomainError):
+    """The member's role or status does not allow this, or the object is not theirs."""
+
+
+class NotFound(DomainError):
+    """The object is gone (erased, released, withdrawn)."""
+
+
+class LastCoordinator(DomainError):
+    """Refused: this would leave the bot with no active coordinator."""
+
+
+class Throttled(DomainError):
+    """Too many requests of one kind in a short time."""

@@ -1,0 +1,65 @@
+"""Commands every member has: /start (registration), /help, /cancel, and the fallback reply."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.domain import MemberStatus, Role
+from bot.services import onboarding
+from bot.services.errors import InviteInvalid
+from handlers.context import BotContext
+from handlers.gate import neutral
+from handlers.menu import help_text
+from handlers.ui import reply
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Register with an invite code, or greet a member who is already here."""
+    if context.member is not None:
+        await reply(update, context.t("Welcome back, {pseudonym}. Send /help to see what you can do.",
+                                      pseudonym=context.member.pseudonym))
+        return
+    user = update.effective_user
+    runtime = context.runtime
+    # Throttle by Telegram user id in memory only: strangers leave no row and no log line.
+    if runtime.limiter.blocked(user.id, "bad_code"):
+        await neutral(update, context)
+        raise ApplicationHandlerStop
+    code = (context.args or [""])[0]
+    try:
+        member = await onboarding.register(
+            runtime.store, code, telegram_user_id=user.id, chat_id=update.effective_chat.id,
+            language=context.user_language,
+        )
+    except InviteInvalid:
+        runtime.limiter.hit(user.id, "bad_code")
+        await neutral(update, context)
+        return
+    context.member = member
+    t = context.t
+    lines = [t("Welcome. Here you are {pseudonym}; others see only this name.", pseudonym=member.pseudonym)]
+    if member.role is Role.VOLUNTEER and member.status is MemberStatus.PENDING:
+        lines.append(t("Next, choose your area and the days you can go: send /profile."))
+    else:
+        lines.append(t("Send /help to see what you can do."))
+    await reply(update, "\n".join(lines))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """What this member's role can do, in a few lines."""
+    await reply(update, help_text(context.me, context.t))
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """Outside any conversation there is nothing to cancel; say so kindly."""
+    await reply(update, context.t("Nothing to cancel. Send /help to see what you can do."))
+
+
+async def fallback(update: Update, context: BotContext) -> None:
+    """Anything no handler took: a short pointer to /help, never an echo of the text."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(context.t("This button has expired."))
+        return
+    if update.message is not None:
+        await reply(update, context.t("I did not understand that. Send /help to see what you can do."))

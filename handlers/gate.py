@@ -1,0 +1,76 @@
+"""The access gate (group -1): only registered, usable members get past it.
+
+Strangers and frozen or revoked members get one neutral line and leave no trace: nothing is written
+and nothing is logged. Group chats are left.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
+
+from bot.i18n import pick_language
+from bot.services import members as member_service
+from bot.services.limits import Verdict
+from handlers.context import BotContext
+from handlers.notify import tell_coordinators
+from handlers.ui import answer_button
+
+
+def _is_registration(update: Update) -> bool:
+    message = update.message
+    return bool(message and message.text and message.text.startswith("/start ") and len(message.text) < 200)
+
+
+async def neutral(update: Update, context: BotContext) -> None:
+    """The same short line for every stranger, every used code and every frozen account."""
+    if update.callback_query is not None:
+        await answer_button(update)
+        return
+    if update.message is not None:
+        await update.message.chat.send_message(context.t("This is a private bot."))
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Recognise the member or stop the update here."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        if update.my_chat_member is not None and update.my_chat_member.new_chat_member.status in (
+            "member", "administrator"
+        ):
+            await context.bot.leave_chat(chat.id)
+        raise ApplicationHandlerStop
+    user = update.effective_user
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    runtime = context.runtime
+    context.user_language = pick_language(user.language_code, runtime.config.default_language)
+    member = await member_service.recognise(runtime.store, user.id)
+    if member is None:
+        if _is_registration(update):
+            return  # the /start handler decides; it answers failures with the same neutral line
+        await neutral(update, context)
+        raise ApplicationHandlerStop
+    if not member.usable:
+        await neutral(update, context)
+        raise ApplicationHandlerStop
+    context.member = member
+    await _enforce_command_limit(update, context)
+
+
+async def _enforce_command_limit(update: Update, context: BotContext) -> None:
+    """Commands per minute per member; too many gets one short answer, a flood alerts coordinators."""
+    member = context.me
+    if update.message is None:
+        return
+    verdict = context.runtime.limiter.hit(member.id, "command")
+    if verdict is Verdict.OK:
+        return
+    if verdict is Verdict.ANOMALY:
+        context.application.create_task(
+            tell_coordinators(context, "Unusual activity: {pseudonym} sent very many requests.",
+                              pseudonym=member.pseudonym)
+        )
+    await update.message.chat.send_message(context.t("Please slow down and try again in a minute."))
+    raise ApplicationHandlerStop

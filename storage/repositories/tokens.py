@@ -1,0 +1,57 @@
+"""Callback tokens: a button carries 22 random characters; meaning, owner and expiry live here."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from bot.clock import to_db
+from storage.repositories.base import Repository
+
+
+class CallbackTokens(Repository):
+    table = "callback_tokens"
+
+    def _hash(self, token: str) -> bytes:
+        return self.index("callback", token)
+
+    async def issue(self, member_id: int, action: str, payload: dict[str, Any], *, expires_at: datetime,
+                    single_use: bool) -> str:
+        token = secrets.token_urlsafe(16)
+        token_hash = self._hash(token)
+        # The token hash is the row key; the payload is bound to it through the row id text.
+        await self.session.run(
+            "INSERT INTO callback_tokens (token_hash, member_id, action, payload, expires_at, single_use)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (token_hash, member_id, action, self.seal_json("payload", token_hash.hex(), payload),
+             to_db(expires_at), int(single_use)),
+        )
+        return token
+
+    async def redeem(self, token: str, member_id: int, now: datetime) -> tuple[str, dict[str, Any]] | None:
+        """The action and payload if this token is this member's, unexpired and unused; else None.
+
+        A single-use token is spent here, in the caller's transaction, so a replay finds nothing.
+        """
+        token_hash = self._hash(token)
+        row = await self.session.one(
+            "SELECT action, payload, single_use FROM callback_tokens WHERE token_hash = ? AND member_id = ?"
+            " AND used_at IS NULL AND expires_at > ?",
+            (token_hash, member_id, to_db(now)),
+        )
+        if row is None:
+            return None
+        if row[2]:
+            await self.session.run(
+                "UPDATE callback_tokens SET used_at = ? WHERE token_hash = ?", (to_db(now), token_hash)
+            )
+        return row[0], self.open_json("payload", token_hash.hex(), row[1])
+
+    async def revoke_member(self, member_id: int) -> int:
+        return await self.session.run("DELETE FROM callback_tokens WHERE member_id = ?", (member_id,))
+
+    async def erase_expired(self, now: datetime) -> int:
+        return await self.session.run(
+            "DELETE FROM callback_tokens WHERE expires_at <= ? OR used_at IS NOT NULL", (to_db(now),)
+        )
