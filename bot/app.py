@@ -20,7 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.services.buttons import TOKEN_PATTERN
 from bot.services.limits import InboundLimiter
-from handlers import buttons, common, coordinator
+from handlers import buttons, common, coordinator, flows
 from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
 from handlers.gate import gate
@@ -47,27 +47,31 @@ def file_url_for(api_base_url: str) -> str:
     return f"{head}/file/bot"
 
 
+# Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
+# optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
+FEATURE_MODULES = (common, coordinator)
+
+
 def register_handlers(application: Application) -> None:
-    """The handler table: read top to bottom to see every command the bot answers."""
+    """The handler table: the gate first, then every module's commands, buttons, text and fallbacks."""
     application.add_handler(TypeHandler(Update, gate), group=-1)
     private = filters.ChatType.PRIVATE
+    commands = []
+    for module in FEATURE_MODULES:
+        for command, callback in module.COMMANDS.items():
+            commands.append(CommandHandler(command, callback, filters=private))
+        buttons.register_actions(getattr(module, "ACTIONS", {}))
+        flows.register_flows(getattr(module, "FLOWS", {}))
     application.add_handlers(
         [
-            CommandHandler("start", common.start, filters=private),
-            CommandHandler("help", common.help_command, filters=private),
-            CommandHandler("cancel", common.cancel, filters=private),
-            CommandHandler("invite", coordinator.invite, filters=private),
+            *commands,
             CallbackQueryHandler(buttons.dispatch, pattern=TOKEN_PATTERN),
+            MessageHandler(filters.TEXT & ~filters.COMMAND & private, common.text),
             MessageHandler(filters.ALL, common.fallback),
             CallbackQueryHandler(common.fallback),
         ]
     )
     application.add_error_handler(on_error)
-    buttons.register_actions(
-        {
-            "invite.role": coordinator.invite_role,
-        }
-    )
 
 
 async def _post_init(application: Application) -> None:

@@ -8,6 +8,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.domain import MemberStatus, Role
 from bot.services import onboarding
 from bot.services.errors import InviteInvalid
+from handlers import flows
 from handlers.context import BotContext
 from handlers.gate import neutral
 from handlers.menu import help_text
@@ -52,8 +53,17 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 async def cancel(update: Update, context: BotContext) -> None:
-    """Outside any conversation there is nothing to cancel; say so kindly."""
-    await reply(update, context.t("Nothing to cancel. Send /help to see what you can do."))
+    """Leave any conversation without storing what it gathered."""
+    if await flows.finish(context):
+        await reply(update, context.t("Stopped. Nothing was saved. Send /help to see what you can do."))
+    else:
+        await reply(update, context.t("Nothing to cancel. Send /help to see what you can do."))
+
+
+async def text(update: Update, context: BotContext) -> None:
+    """Typed text belongs to the member's current conversation step, if any."""
+    if not await flows.route_text(update, context):
+        await fallback(update, context)
 
 
 async def fallback(update: Update, context: BotContext) -> None:
@@ -63,3 +73,6 @@ async def fallback(update: Update, context: BotContext) -> None:
         return
     if update.message is not None:
         await reply(update, context.t("I did not understand that. Send /help to see what you can do."))
+
+
+COMMANDS = {"start": start, "help": help_command, "cancel": cancel}

@@ -56,3 +56,7 @@ async def invite_role(update: Update, context: BotContext, payload: dict[str, An
           role=t(ROLE_LABELS[role]).lower(), hours=runtime.config.invite_hours,
           link=new.link(runtime.bot_username or "your_bot")),
     )
+
+
+COMMANDS = {"invite": invite}
+ACTIONS = {"invite.role": invite_role}

@@ -5,7 +5,9 @@ from __future__ import annotations
 from bot.clock import Clock
 from storage.crypto import Keyring
 from storage.db import Session
+from storage.repositories.areas import Areas
 from storage.repositories.audit import Audit
+from storage.repositories.conversations import Conversations
 from storage.repositories.invites import Invites
 from storage.repositories.members import Members
 from storage.repositories.messages import TrackedMessages
@@ -25,6 +27,8 @@ class UnitOfWork:
         self.tokens = CallbackTokens(session, keyring, clock)
         self.messages = TrackedMessages(session, keyring, clock)
         self.meta = Meta(session, keyring, clock)
+        self.conversations = Conversations(session, keyring, clock)
+        self.areas = Areas(session, keyring, clock)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table: what `parcelbot check` reports and what a seized disk shows anyway."""

@@ -1,0 +1,63 @@
+"""Multi-step conversations without PTB's in-memory ConversationHandler.
+
+A flow is a name and a table of steps. The member's current step and the data gathered so far live
+sealed in the `conversations` table, so a restart resumes where they were and nothing is pickled.
+Typed text goes to the current step; buttons carry their own action tokens; /cancel clears it all.
+
+A step function has the signature `async def step(update, context, data, text) -> None` and calls
+`goto`, `finish` or nothing (stay on the same step, e.g. after a bad value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+
+from handlers.context import BotContext
+
+Step = Callable[[Update, BotContext, dict[str, Any], str], Awaitable[None]]
+_FLOWS: dict[str, dict[str, Step]] = {}
+
+MAX_TEXT = 2000  # longer messages are refused before any step sees them
+
+
+def register_flows(flows: dict[str, dict[str, Step]]) -> None:
+    _FLOWS.update(flows)
+
+
+async def goto(context: BotContext, flow: str, step: str, data: dict[str, Any]) -> None:
+    async with context.store.write() as uow:
+        await uow.conversations.put(context.me.id, flow, step, data)
+
+
+async def finish(context: BotContext) -> bool:
+    async with context.store.write() as uow:
+        return await uow.conversations.clear(context.me.id)
+
+
+async def current(context: BotContext) -> tuple[str, str, dict[str, Any]] | None:
+    async with context.store.read() as uow:
+        return await uow.conversations.get(context.me.id)
+
+
+async def route_text(update: Update, context: BotContext) -> bool:
+    """Give typed text to the member's current step. False when no flow is waiting for text."""
+    state = await current(context)
+    if state is None:
+        return False
+    flow, step, data = state
+    handler = _FLOWS.get(flow, {}).get(step)
+    if handler is None:  # a step that no longer exists after an upgrade: start over cleanly
+        await finish(context)
+        return False
+    text = update.message.text or ""
+    if len(text) > MAX_TEXT:
+        await update.message.chat.send_message(
+            context.t("That is too long. Please keep it under {limit} characters, or send /cancel to stop.",
+                      limit=MAX_TEXT)
+        )
+        return True
+    await handler(update, context, data, text)
+    return True
