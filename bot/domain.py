@@ -283,3 +283,41 @@ class AuditEntry:
     action: str
     actor_id: int | None
     subject: str = field(default="", repr=False)
+
+
+class RefusalReason(StrEnum):
+    ALLOWANCE_USED = "allowance_used"
+    TRANSFERRED = "transferred"
+    RELEASED = "released"
+    ITEM_NOT_ALLOWED = "item_not_allowed"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a prisoner may still receive on `on`, computed by bot/services/ledger.py from the rules in
+    force and the delivered parcels. None in a limit means the rule is unknown (no limit applied)."""
+
+    on: date
+    kg_left_month: float | None = None
+    parcels_left_year: int | None = None
+    suspended_until: date | None = None
+    refused_categories: frozenset[str] = frozenset()
+    goods_only_categories: frozenset[str] = frozenset()  # e.g. pads at IK-4: only in the goods parcel
+    next_allowed_on: date | None = None  # earliest date a parcel may go when nothing is left now
+
+    def refusal(self, weight_g: int, categories: tuple[str, ...] | frozenset[str], on: date | None = None) -> str | None:
+        """None if a parcel of this weight and these categories fits; otherwise a reason code:
+        "suspended", "refused_category", "goods_parcel_only", "no_parcels_left", "no_weight_left"."""
+        day = on or self.on
+        if self.suspended_until is not None and day <= self.suspended_until:
+            return "suspended"
+        if self.refused_categories.intersection(categories):
+            return "refused_category"
+        if self.goods_only_categories.intersection(categories):
+            return "goods_parcel_only"
+        if self.parcels_left_year is not None and self.parcels_left_year <= 0:
+            return "no_parcels_left"
+        if self.kg_left_month is not None and weight_g > round(self.kg_left_month * 1000):
+            return "no_weight_left"
+        return None
