@@ -306,7 +306,8 @@ class Allowance:
     goods_only_categories: frozenset[str] = frozenset()  # e.g. pads at IK-4: only in the goods parcel
     next_allowed_on: date | None = None  # earliest date a parcel may go when nothing is left now
 
-    def refusal(self, weight_g: int, categories: tuple[str, ...] | frozenset[str], on: date | None = None) -> str | None:
+    def refusal(self, weight_g: int, categories: tuple[str, ...] | frozenset[str], on: date | None = None
+                ) -> str | None:
         """None if a parcel of this weight and these categories fits; otherwise a reason code:
         "suspended", "refused_category", "goods_parcel_only", "no_parcels_left", "no_weight_left"."""
         day = on or self.on
