@@ -20,7 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.services.buttons import TOKEN_PATTERN
 from bot.services.limits import InboundLimiter
-from handlers import buttons, common, coordinator, flows
+from handlers import buttons, common, coordinator, flows, members
 from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
 from handlers.gate import gate
@@ -49,7 +49,7 @@ def file_url_for(api_base_url: str) -> str:
 
 # Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
 # optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
-FEATURE_MODULES = (common, coordinator)
+FEATURE_MODULES = (common, coordinator, members)
 
 
 def register_handlers(application: Application) -> None:

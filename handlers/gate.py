@@ -10,10 +10,12 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
+from bot.domain import MemberStatus
 from bot.i18n import pick_language
 from bot.services import members as member_service
 from bot.services.limits import Verdict
 from handlers.context import BotContext
+from handlers.menu import PENDING_ALLOWED
 from handlers.notify import tell_coordinators
 from handlers.ui import answer_button
 
@@ -57,6 +59,20 @@ async def gate(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     context.member = member
     await _enforce_command_limit(update, context)
+    if member.status is MemberStatus.PENDING and not _pending_may(update):
+        await update.effective_chat.send_message(context.t("Please finish your profile first: send /profile."))
+        raise ApplicationHandlerStop
+
+
+def _pending_may(update: Update) -> bool:
+    """A volunteer without a profile may finish it, change language, get help, or leave; nothing else."""
+    if update.callback_query is not None:
+        return True  # buttons are only ever shown for what they may do; the actions re-check roles
+    text = (update.message.text or "") if update.message is not None else ""
+    if not text.startswith("/"):
+        return True
+    command = text[1:].split()[0].split("@")[0].lower() if len(text) > 1 else ""
+    return command in PENDING_ALLOWED
 
 
 async def _enforce_command_limit(update: Update, context: BotContext) -> None:

@@ -5,21 +5,28 @@ from __future__ import annotations
 from bot.domain import Member, MemberStatus, Role
 from bot.i18n import Translator
 
-# (command, description) per role; descriptions are message ids for the translator.
+C, V, F = Role.COORDINATOR, Role.VOLUNTEER, Role.FAMILY
+ALL = (C, V, F)
+
+# (command, description, roles): one line per command, in the order /help and the menu show them.
+# Descriptions are message ids for the translator.
+MENU: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
+    ("profile", "Your areas and the days you can go", (V,)),
+    ("invite", "Invite a new member", (C,)),
+    ("volunteers", "Members and their status", (C,)),
+    ("areas", "The list of areas", (C,)),
+    ("audit", "Recent activity", (C,)),
+    ("language", "Change the language", ALL),
+    ("help", "What you can do here", ALL),
+    ("cancel", "Stop what you are doing", ALL),
+    ("panic", "Emergency: clear this chat and pause your account", ALL),
+    ("forgetme", "Erase your account", ALL),
+)
+# A volunteer who has not finished the profile may use only these.
+PENDING_ALLOWED = ("profile", "language", "help", "cancel", "panic", "forgetme", "start")
+
 COMMANDS: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.COORDINATOR: (
-        ("invite", "Invite a new member"),
-        ("help", "What you can do here"),
-        ("cancel", "Stop what you are doing"),
-    ),
-    Role.VOLUNTEER: (
-        ("help", "What you can do here"),
-        ("cancel", "Stop what you are doing"),
-    ),
-    Role.FAMILY: (
-        ("help", "What you can do here"),
-        ("cancel", "Stop what you are doing"),
-    ),
+    role: tuple((command, description) for command, description, roles in MENU if role in roles) for role in ALL
 }
 
 INTRO = {
@@ -31,7 +38,7 @@ INTRO = {
 
 def commands_for(member: Member) -> tuple[tuple[str, str], ...]:
     if member.status is MemberStatus.PENDING and member.role is Role.VOLUNTEER:
-        return tuple(item for item in COMMANDS[member.role] if item[0] in ("profile", "help", "cancel"))
+        return tuple(item for item in COMMANDS[member.role] if item[0] in PENDING_ALLOWED)
     return COMMANDS[member.role]
 
 

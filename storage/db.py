@@ -42,6 +42,7 @@ class Database:
         self.path = Path(path) if str(path) != ":memory:" else path
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._holder: asyncio.Task | None = None
 
     @property
     def files(self) -> list[Path]:
@@ -51,11 +52,16 @@ class Database:
 
     async def open(self) -> None:
         self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
-        # auto_vacuum only takes effect before the first table exists; on a new file it is set here.
-        await self._conn.execute("PRAGMA auto_vacuum=FULL")
-        for pragma in PRAGMAS:
-            await self._conn.execute(pragma)
-        await self.migrate()
+        try:
+            # auto_vacuum only takes effect before the first table exists; on a new file it is set here.
+            await self._conn.execute("PRAGMA auto_vacuum=FULL")
+            for pragma in PRAGMAS:
+                await self._conn.execute(pragma)
+            await self.migrate()
+        except BaseException:
+            # aiosqlite's worker thread would otherwise keep the process alive after a refused open.
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -75,17 +81,24 @@ class Database:
         Writes take `BEGIN IMMEDIATE` so the write lock is held from the first statement; that is what
         makes a claim atomic even if another process opened the same file.
         """
+        task = asyncio.current_task()
+        if task is not None and self._holder is task:
+            # The lock is not re-entrant: a nested session would wait for itself forever.
+            raise DatabaseError("nested database session in one task; finish the outer one first")
         async with self._lock:
-            conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            session = Session(conn)
+            self._holder = task
             try:
-                yield session
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            else:
+                conn = self.conn
+                await conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                session = Session(conn)
+                try:
+                    yield session
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
                 await conn.execute("COMMIT")
+            finally:
+                self._holder = None
         if write and session.erased:
             await self.checkpoint()
 

@@ -138,3 +138,12 @@ async def test_a_failed_use_case_writes_nothing(store):
 async def _add_member_in(uow):
     await uow.members.add(role=Role.FAMILY, status=MemberStatus.ACTIVE, telegram_user_id=5550000009,
                           chat_id=5550000009, pseudonym="Early Finch 19", language="be")
+
+
+async def test_a_nested_session_fails_loudly_instead_of_deadlocking(store):
+    with pytest.raises(DatabaseError, match="nested"):
+        async with store.write():
+            async with store.read():
+                pass
+    async with store.read() as uow:  # the store is still usable afterwards
+        assert await uow.members.count() == 0

@@ -1,0 +1,437 @@
+"""Members: profile, language, areas, the coordinators' member list and audit, panic and forget-me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+
+from bot.domain import MemberStatus, Role
+from bot.services import membership
+from bot.services.buttons import Choice
+from bot.services.errors import LastCoordinator, NotAllowed, NotFound
+from bot.services.limits import Verdict
+from handlers import flows
+from handlers.buttons import keyboard_for
+from handlers.cleanup import delete_in_chat, delete_tracked
+from handlers.context import BotContext
+from handlers.notify import tell_coordinators
+from handlers.ui import answer_button, keyboard, reply
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+LANGUAGE_LABELS = (("en", "English"), ("ru", "Русский"), ("be", "Беларуская"))
+PAGE_SIZE = 8
+UNKNOWN = "I did not understand that. Send /help to see what you can do."
+
+
+async def _show(update: Update, context: BotContext, text: str, rows: list[list[Choice]]) -> None:
+    """Edit the message a button sits on (toggles), or send a new one for a command."""
+    markup = keyboard(await keyboard_for(context, rows))
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.answer()
+        await query.edit_message_text(text, reply_markup=markup)
+    else:
+        await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+async def _deny(update: Update, context: BotContext) -> None:
+    if update.callback_query is not None:
+        await answer_button(update, context.t("This button has expired. Send the command again."))
+    else:
+        await reply(update, context.t(UNKNOWN))
+
+
+async def _list_allowed(update: Update, context: BotContext) -> bool:
+    verdict = context.runtime.limiter.hit(context.me.id, "list_view")
+    if verdict is Verdict.OK:
+        return True
+    if verdict is Verdict.ANOMALY:
+        await tell_coordinators(context, "Unusual activity: {pseudonym} opened very many lists.",
+                                pseudonym=context.me.pseudonym)
+    await reply(update, context.t("Please slow down and try again in a minute."))
+    return False
+
+
+# Profile ---------------------------------------------------------------------------------------------
+
+
+async def profile(update: Update, context: BotContext) -> None:
+    """Volunteers choose their areas, then their weekdays, all by buttons."""
+    member = context.me
+    if member.role is not Role.VOLUNTEER:
+        await reply(update, context.t(UNKNOWN))
+        return
+    if not await membership.list_areas(context.store):
+        await reply(update, context.t("There are no areas yet. A coordinator adds them with /areas."))
+        return
+    data = {"areas": list(member.area_ids), "days": list(member.weekdays)}
+    await flows.goto(context, "profile", "choose", data)
+    await _profile_areas(update, context, data)
+
+
+async def _profile_areas(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    t = context.t
+    areas = await membership.list_areas(context.store)
+    rows = [[Choice(("✓ " if area.id in data["areas"] else "") + area.name, "profile.area", {"area": area.id})]
+            for area in areas]
+    rows.append([Choice(t("Next"), "profile.next", {})])
+    await _show(update, context, t("Where can you go? Tap your areas, then Next. Send /cancel to stop."), rows)
+
+
+async def _profile_days(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    t = context.t
+    rows = [[Choice(("✓ " if day in data["days"] else "") + t(WEEKDAYS[day]), "profile.day", {"day": day})
+             for day in range(start, min(start + 4, 7))] for start in (0, 4)]
+    rows.append([Choice(t("Save"), "profile.save", {})])
+    await _show(update, context, t("Which days can you go? Tap them, then Save."), rows)
+
+
+async def _profile_state(update: Update, context: BotContext) -> dict[str, Any] | None:
+    state = await flows.current(context)
+    if state is None or state[0] != "profile" or context.me.role is not Role.VOLUNTEER:
+        await _deny(update, context)
+        return None
+    return state[2]
+
+
+async def profile_toggle_area(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    data = await _profile_state(update, context)
+    if data is None:
+        return
+    area = payload["area"]
+    data["areas"] = [a for a in data["areas"] if a != area] if area in data["areas"] else [*data["areas"], area]
+    await flows.goto(context, "profile", "choose", data)
+    await _profile_areas(update, context, data)
+
+
+async def profile_next(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    data = await _profile_state(update, context)
+    if data is None:
+        return
+    if not data["areas"]:
+        await answer_button(update, context.t("Choose at least one area."))
+        await _profile_areas(update, context, data)
+        return
+    await _profile_days(update, context, data)
+
+
+async def profile_toggle_day(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    data = await _profile_state(update, context)
+    if data is None:
+        return
+    day = payload["day"]
+    data["days"] = [d for d in data["days"] if d != day] if day in data["days"] else [*data["days"], day]
+    await flows.goto(context, "profile", "choose", data)
+    await _profile_days(update, context, data)
+
+
+async def profile_save(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    data = await _profile_state(update, context)
+    if data is None:
+        return
+    if not data["days"]:
+        await answer_button(update, context.t("Choose at least one day."))
+        await _profile_days(update, context, data)
+        return
+    try:
+        member = await membership.save_profile(context.store, context.me, tuple(data["areas"]), tuple(data["days"]))
+    except (NotAllowed, NotFound):
+        await flows.finish(context)
+        await reply(update, context.t("That area no longer exists. Send /profile to choose again."))
+        return
+    await flows.finish(context)
+    t = context.t
+    days = ", ".join(t(WEEKDAYS[day]) for day in member.weekdays)
+    await reply(update, t("Saved. You can go on: {days}. Send /help to see what you can do.", days=days))
+
+
+# Language --------------------------------------------------------------------------------------------
+
+
+async def language(update: Update, context: BotContext) -> None:
+    rows = [[Choice(label, "language.set", {"language": code}) for code, label in LANGUAGE_LABELS]]
+    await reply(update, context.t("Choose your language."), await keyboard_for(context, rows))
+
+
+async def language_set(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    await membership.set_language(context.store, context.me, payload["language"])
+    context.member = await _reload(context)
+    await reply(update, context.t("Done. I will speak this language from now on."))
+
+
+async def _reload(context: BotContext):
+    async with context.store.read() as uow:
+        return await uow.members.get(context.me.id)
+
+
+# Areas (coordinators) --------------------------------------------------------------------------------
+
+
+async def areas(update: Update, context: BotContext) -> None:
+    if not context.me.is_coordinator:
+        await reply(update, context.t(UNKNOWN))
+        return
+    t = context.t
+    names = [area.name for area in await membership.list_areas(context.store)]
+    text = t("Areas: {names}", names=", ".join(names)) if names else t("There are no areas yet.")
+    rows = [[Choice(t("Add an area"), "areas.add", {})]]
+    await reply(update, text, await keyboard_for(context, rows))
+
+
+async def areas_add(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if not context.me.is_coordinator:
+        await _deny(update, context)
+        return
+    await flows.goto(context, "areas", "name", {})
+    await reply(update, context.t("Send the area's name, e.g. Minsk. Send /cancel to stop."))
+
+
+async def areas_name(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
+    if not context.me.is_coordinator:
+        await flows.finish(context)
+        return
+    try:
+        area = await membership.add_area(context.store, context.me, text)
+    except ValueError:
+        await reply(update, context.t("Please send a name of 2 to 40 characters, or /cancel."))
+        return
+    await flows.finish(context)
+    await reply(update, context.t("Area {name} is on the list.", name=area.name))
+
+
+# Members list (coordinators) -------------------------------------------------------------------------
+
+
+def _member_line(t, view: membership.MemberView) -> str:
+    member = view.member
+    parts = [t(member.status.value), member.pseudonym, t(member.role.value)]
+    if member.role is Role.VOLUNTEER:
+        parts.append(t("trusted") if member.trusted else t("on trial"))
+        parts.append(", ".join(view.area_names) or t("no area"))
+        parts.append(t("runs {done}, missed check-ins {missed}", done=member.runs_done,
+                       missed=member.missed_checkins))
+    last = member.last_active_on.strftime("%d.%m.%Y") if member.last_active_on else "—"
+    parts.append(t("last active {day}", day=last))
+    if member.unreachable:
+        parts.append(t("unreachable"))
+    return " · ".join(parts)
+
+
+async def volunteers(update: Update, context: BotContext) -> None:
+    """Coordinators: every member by pseudonym with status, role, trust, area, activity and counts."""
+    if not context.me.is_coordinator:
+        await reply(update, context.t(UNKNOWN))
+        return
+    if not await _list_allowed(update, context):
+        return
+    await _volunteers_page(update, context, 0)
+
+
+async def _volunteers_page(update: Update, context: BotContext, page: int) -> None:
+    t = context.t
+    views = await membership.member_views(context.store, context.me)
+    pages = max(1, -(-len(views) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    chunk = views[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    lines = [t("Members ({count}), page {page} of {pages}:", count=len(views), page=page + 1, pages=pages)]
+    lines += [_member_line(t, view) for view in chunk]
+    rows = [[Choice(view.member.pseudonym, "member.open", {"id": view.member.id}, single_use=False)]
+            for view in chunk if view.member.id != context.me.id]
+    nav = []
+    if page > 0:
+        nav.append(Choice(t("Previous"), "members.page", {"page": page - 1}, single_use=False))
+    if page < pages - 1:
+        nav.append(Choice(t("Next"), "members.page", {"page": page + 1}, single_use=False))
+    if nav:
+        rows.append(nav)
+    await reply(update, "\n".join(lines), await keyboard_for(context, rows))
+
+
+async def members_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if not context.me.is_coordinator:
+        await _deny(update, context)
+        return
+    await _volunteers_page(update, context, int(payload["page"]))
+
+
+async def member_open(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """One member's card with the actions that fit their status."""
+    if not context.me.is_coordinator:
+        await _deny(update, context)
+        return
+    t = context.t
+    try:
+        view = await membership.member_view(context.store, context.me, payload["id"])
+    except NotFound:
+        await answer_button(update, t("This member is no longer here."))
+        return
+    member = view.member
+    target = {"id": member.id}
+    actions = []
+    if member.role is Role.VOLUNTEER and not member.trusted and member.status is MemberStatus.ACTIVE:
+        actions.append(Choice(t("Trust"), "member.trust", target))
+    if member.status in (MemberStatus.ACTIVE, MemberStatus.PENDING):
+        actions.append(Choice(t("Freeze"), "member.freeze", target))
+    if member.status is MemberStatus.FROZEN:
+        actions.append(Choice(t("Reinstate"), "member.reinstate", target))
+    actions.append(Choice(t("Revoke"), "member.revoke", target))
+    await reply(update, _member_line(t, view), await keyboard_for(context, [actions]))
+
+
+async def _status_change(update: Update, context: BotContext, change) -> None:
+    t = context.t
+    try:
+        await change()
+    except LastCoordinator:
+        await reply(update, t("Refused: this is the last active coordinator. Invite another coordinator first."))
+    except NotFound:
+        await answer_button(update, t("This member is no longer here."))
+    except NotAllowed:
+        await _deny(update, context)
+
+
+async def member_trust(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    async def change():
+        member = await membership.trust(context.store, context.me, payload["id"])
+        await reply(update, context.t("{pseudonym} is now trusted.", pseudonym=member.pseudonym))
+    await _status_change(update, context, change)
+
+
+async def member_freeze(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    async def change():
+        cleanup = await membership.freeze(context.store, context.me, payload["id"], "coordinator")
+        await reply(update, context.t("{pseudonym} is frozen.", pseudonym=cleanup.pseudonym))
+        await _announce_released(context, cleanup)
+    await _status_change(update, context, change)
+
+
+async def member_reinstate(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    async def change():
+        member = await membership.reinstate(context.store, context.me, payload["id"])
+        await reply(update, context.t("{pseudonym} is active again.", pseudonym=member.pseudonym))
+    await _status_change(update, context, change)
+
+
+async def member_revoke(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Ask once before a revoke: it cannot be undone."""
+    if not context.me.is_coordinator:
+        await _deny(update, context)
+        return
+    t = context.t
+    rows = [[Choice(t("Revoke for good"), "member.revoke.confirm", payload), Choice(t("Keep"), "noop", {})]]
+    await reply(update, t("Revoke this member? They lose access and their personal data is erased."),
+                await keyboard_for(context, rows))
+
+
+async def member_revoke_confirm(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    async def change():
+        cleanup = await membership.revoke(context.store, context.me, payload["id"])
+        await delete_tracked(context.bot, context.store, cleanup.messages)
+        await reply(update, context.t("{pseudonym} is revoked.", pseudonym=cleanup.pseudonym))
+        await tell_coordinators(context, "{pseudonym} was revoked by {actor}.", pseudonym=cleanup.pseudonym,
+                                actor=context.me.pseudonym)
+        await _announce_released(context, cleanup)
+    await _status_change(update, context, change)
+
+
+async def _announce_released(context: BotContext, cleanup: membership.Cleanup) -> None:
+    if cleanup.released_runs:
+        await tell_coordinators(
+            context, "{count} claimed task(s) went back to the pool after a change for {pseudonym}.",
+            count=len(cleanup.released_runs), pseudonym=cleanup.pseudonym,
+        )
+
+
+async def noop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    await answer_button(update, context.t("Nothing was changed."))
+
+
+# Audit ---------------------------------------------------------------------------------------------
+
+
+async def audit(update: Update, context: BotContext) -> None:
+    if not context.me.is_coordinator:
+        await reply(update, context.t(UNKNOWN))
+        return
+    if not await _list_allowed(update, context):
+        return
+    t = context.t
+    lines = await membership.audit_lines(context.store, context.me)
+    text = "\n".join(
+        [t("Recent activity:")]
+        + [f"{line.at} {line.actor or t('former member')}: {line.action} {line.subject}".strip() for line in lines]
+    )
+    await reply(update, text[:4000])
+
+
+# Panic and forget-me ----------------------------------------------------------------------------------
+
+
+async def panic(update: Update, context: BotContext) -> None:
+    """One tap: clear the chat, freeze the account, alert coordinators. Confirmation comes after."""
+    member = context.me
+    cleanup, frozen = await membership.panic(context.store, member)
+    await delete_tracked(context.bot, context.store, cleanup.messages)
+    if update.message is not None:
+        await delete_in_chat(context.bot, update.message.chat_id, update.message.message_id)
+    await tell_coordinators(context, "Emergency: {pseudonym} pressed panic. Their account is frozen."
+                            if frozen else "Emergency: {pseudonym} pressed panic.", pseudonym=cleanup.pseudonym)
+    t = context.t
+    if frozen:
+        await update.effective_chat.send_message(t("Done. This chat is cleared and your account is paused."))
+    else:
+        await update.effective_chat.send_message(
+            t("Done. This chat is cleared. You are the last coordinator, so your account stays active.")
+        )
+
+
+async def forgetme(update: Update, context: BotContext) -> None:
+    t = context.t
+    rows = [[Choice(t("Erase everything"), "forget.confirm", {}), Choice(t("Keep my account"), "noop", {})]]
+    await reply(update, t("Erase your account and everything the bot keeps about you? This cannot be undone."),
+                await keyboard_for(context, rows))
+
+
+async def forget_confirm(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    t = context.t
+    member = context.me
+    try:
+        cleanup = await membership.forget(context.store, member)
+    except LastCoordinator:
+        await reply(update, t("Refused: you are the last active coordinator. Invite another coordinator first."))
+        return
+    await delete_tracked(context.bot, context.store, cleanup.messages)
+    await answer_button(update)
+    await update.effective_chat.send_message(t("Done. Everything about you is erased. Goodbye."))
+    if member.role is not Role.FAMILY or cleanup.released_runs:
+        await tell_coordinators(context, "A member left and their data was erased.")
+
+
+COMMANDS = {
+    "profile": profile,
+    "language": language,
+    "areas": areas,
+    "volunteers": volunteers,
+    "audit": audit,
+    "panic": panic,
+    "forgetme": forgetme,
+}
+ACTIONS = {
+    "profile.area": profile_toggle_area,
+    "profile.next": profile_next,
+    "profile.day": profile_toggle_day,
+    "profile.save": profile_save,
+    "language.set": language_set,
+    "areas.add": areas_add,
+    "members.page": members_page,
+    "member.open": member_open,
+    "member.trust": member_trust,
+    "member.freeze": member_freeze,
+    "member.reinstate": member_reinstate,
+    "member.revoke": member_revoke,
+    "member.revoke.confirm": member_revoke_confirm,
+    "forget.confirm": forget_confirm,
+    "noop": noop,
+}
+FLOWS = {"areas": {"name": areas_name}}
