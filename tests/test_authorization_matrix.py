@@ -1,0 +1,98 @@
+"""Every command and every coordinator button action against every role and status.
+
+Expected outcomes: strangers, frozen and revoked members get the neutral line; a pending volunteer is
+sent to /profile for anything but the few commands that finish or leave; other roles get "I did not
+understand" for commands that are not theirs; nobody but an active coordinator changes anything
+through a coordinator action, even holding a validly issued token for it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain import MemberStatus, Role
+from bot.services import buttons
+from handlers.menu import MENU, PENDING_ALLOWED
+
+NEUTRAL = "This is a private bot."
+UNKNOWN = "I did not understand that."
+PROFILE_FIRST = "finish your profile"
+# Commands that change the caller's own state are checked in their own journeys.
+SELF_CHANGING = {"panic", "forgetme"}
+COMMANDS = sorted({command for command, _, _ in MENU} - SELF_CHANGING)
+ROLE_OF = {command: roles for command, _, roles in MENU}
+STATUSES = ("stranger", "pending", "trial", "trusted", "frozen", "revoked", "family", "coordinator")
+
+
+async def _person_as(bot, status: str):
+    if status == "stranger":
+        return bot.person()
+    role = {"family": Role.FAMILY, "coordinator": Role.COORDINATOR}.get(status, Role.VOLUNTEER)
+    person = await bot.join(role)
+    member = await bot.member(person)
+    async with bot.store.write() as uow:
+        if status in ("trial", "trusted", "frozen", "revoked"):
+            await uow.members.set_status(member.id, MemberStatus.ACTIVE)
+        if status == "trusted":
+            await uow.members.set_trusted(member.id, True)
+        if status == "frozen":
+            await uow.members.set_status(member.id, MemberStatus.FROZEN)
+        if status == "revoked":
+            await uow.members.revoke(member.id)
+    return person
+
+
+def _expected(status: str, command: str) -> str:
+    if status in ("stranger", "frozen", "revoked"):
+        return "neutral"
+    if status == "pending":
+        return "allowed" if command in PENDING_ALLOWED else "profile_first"
+    role = {"family": Role.FAMILY, "coordinator": Role.COORDINATOR}.get(status, Role.VOLUNTEER)
+    return "allowed" if role in ROLE_OF[command] else "unknown"
+
+
+def _outcome(text: str) -> str:
+    if text == NEUTRAL:
+        return "neutral"
+    if UNKNOWN in text:
+        return "unknown"
+    if PROFILE_FIRST in text:
+        return "profile_first"
+    return "allowed"
+
+
+@pytest.mark.parametrize("status", STATUSES)
+async def test_every_command_for_every_status(bot, status):
+    coordinator = await bot.join(Role.COORDINATOR)  # so the bot is never without one
+    async with bot.store.write() as uow:
+        await uow.areas.add("Minsk")
+    person = await _person_as(bot, status)
+    outcomes = {}
+    for command in COMMANDS:
+        await bot.send(person, f"/{command}")
+        outcomes[command] = _outcome(bot.last_text(person))
+        await bot.send(person, "/cancel") if outcomes[command] == "allowed" else None
+    assert outcomes == {command: _expected(status, command) for command in COMMANDS}
+    assert (await bot.member(coordinator)).status is MemberStatus.ACTIVE
+
+
+COORDINATOR_ACTIONS = [
+    ("member.freeze", True), ("member.trust", True), ("member.revoke.confirm", True), ("member.reinstate", False),
+]
+
+
+@pytest.mark.parametrize("status", ["trial", "trusted", "family"])
+async def test_coordinator_actions_change_nothing_for_other_roles_even_with_an_issued_token(bot, status):
+    await bot.join(Role.COORDINATOR)
+    victim = await bot.join(Role.VOLUNTEER)
+    victim_member = await bot.member(victim)
+    async with bot.store.write() as uow:
+        await uow.members.set_status(victim_member.id, MemberStatus.ACTIVE)
+    person = await _person_as(bot, status)
+    member = await bot.member(person)
+    for action, _ in COORDINATOR_ACTIONS:
+        rows = await buttons.issue(bot.store, member.id, [[buttons.Choice("x", action, {"id": victim_member.id})]],
+                                   ttl_hours=1)
+        await bot.press(person, rows[0][0][1])
+    after = await bot.member(victim)
+    assert after.status is MemberStatus.ACTIVE and not after.trusted
