@@ -18,9 +18,10 @@ from telegram.ext import (
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.services import lockdown as lockdown_service
 from bot.services.buttons import TOKEN_PATTERN
 from bot.services.limits import InboundLimiter
-from handlers import buttons, common, coordinator, flows, members
+from handlers import buttons, common, coordinator, flows, lockdown, members
 from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
 from handlers.gate import gate
@@ -49,7 +50,7 @@ def file_url_for(api_base_url: str) -> str:
 
 # Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
 # optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
-FEATURE_MODULES = (common, coordinator, members)
+FEATURE_MODULES = (common, coordinator, members, lockdown)
 
 
 def register_handlers(application: Application) -> None:
@@ -76,6 +77,7 @@ def register_handlers(application: Application) -> None:
 
 async def _post_init(application: Application) -> None:
     runtime: Runtime = application.bot_data["runtime"]
+    runtime.extras["lockdown"] = await lockdown_service.is_on(runtime.store)
     if not runtime.bot_username:
         runtime.bot_username = application.bot.username
     # Remembered (sealed) so `parcelbot invite` can print a full link without reaching Telegram.

@@ -6,16 +6,24 @@ code. The token and the passphrase are held in `Secret`, whose repr never shows 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 TOKEN_SHAPE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 LANGUAGES = ("en", "ru", "be")
+# Telegram delivers webhooks only to these ports, and accepts a secret token of 1-256 of these characters;
+# we ask for at least 32 so it cannot be guessed.
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+SECRET_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 
 class ConfigError(Exception):
@@ -57,6 +65,12 @@ class Config:
     bad_codes_per_hour: int = 5
     audit_retention_days: int = 90
     callback_ttl_hours: int = 48
+    lockdown_stops_process: bool = False
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_public_url: str = ""
+    webhook_path: str = "/telegram"
+    webhook_secret: Secret | None = None
 
     @property
     def database_path(self) -> Path:
@@ -70,6 +84,11 @@ class Config:
         if not self.token:
             raise ConfigError("telegram.token: missing; set PARCELBOT_TOKEN or telegram.token_file")
         return self.token
+
+    def require_webhook_url(self) -> str:
+        if not self.webhook_public_url:
+            raise ConfigError("webhook.public_url: missing; `run --webhook` needs the https URL Telegram posts to")
+        return self.webhook_public_url
 
 
 # (section, key) -> (field name, kind). Kinds are checked by _coerce.
@@ -91,6 +110,12 @@ _SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
     ("limits", "bad_codes_per_hour"): ("bad_codes_per_hour", "int:1:1000"),
     ("retention", "audit_days"): ("audit_retention_days", "int:1:3650"),
     ("security", "callback_ttl_hours"): ("callback_ttl_hours", "int:1:720"),
+    ("security", "lockdown_stops_process"): ("lockdown_stops_process", "bool"),
+    ("webhook", "listen"): ("webhook_listen", "host"),
+    ("webhook", "port"): ("webhook_port", "int:1:65535"),
+    ("webhook", "public_url"): ("webhook_public_url", "https_url"),
+    ("webhook", "path"): ("webhook_path", "url_path"),
+    ("webhook", "secret_token_file"): ("webhook_secret_file", "path"),
 }
 
 _ENV: dict[str, tuple[str, str, str]] = {
@@ -100,10 +125,17 @@ _ENV: dict[str, tuple[str, str, str]] = {
     "PARCELBOT_LOG_LEVEL": ("general.log_level", "log_level", "level"),
     "PARCELBOT_BOT_USERNAME": ("telegram.bot_username", "bot_username", "username"),
     "PARCELBOT_KDF_COST": ("storage.kdf_cost", "kdf_cost", "int:10:22"),
+    # Paths to secret files (Docker secrets under /run/secrets, systemd credentials under $CREDENTIALS_DIRECTORY).
+    "PARCELBOT_PASSPHRASE_FILE": ("storage.passphrase_file", "passphrase_file", "path"),
+    "PARCELBOT_TOKEN_FILE": ("telegram.token_file", "token_file", "path"),
 }
 
 
 def _coerce(key: str, kind: str, raw: object, base: Path) -> object:
+    if kind == "bool":
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{key}: expected true or false, got {raw!r}")
+        return raw
     if kind.startswith("int:"):
         _, low, high = kind.split(":")
         try:
@@ -136,11 +168,52 @@ def _coerce(key: str, kind: str, raw: object, base: Path) -> object:
         if raw.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(f"{key}: expected DEBUG, INFO, WARNING or ERROR, got {raw!r}")
         return raw.upper()
+    if kind == "host":
+        if not _is_host(raw):
+            raise ConfigError(f"{key}: expected an address to listen on such as 127.0.0.1, got {raw!r}")
+        return raw
+    if kind == "https_url":
+        return _https_url(key, raw)
+    if kind == "url_path":
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", raw):
+            raise ConfigError(f"{key}: expected a path such as /telegram (letters, digits, / . _ ~ -), got {raw!r}")
+        return raw
     if kind == "language":
         if raw not in LANGUAGES:
             raise ConfigError(f"{key}: expected one of {', '.join(LANGUAGES)}, got {raw!r}")
         return raw
     raise AssertionError(kind)
+
+
+def _is_host(raw: str) -> bool:
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        return bool(_HOSTNAME.match(raw))
+    return True
+
+
+def _https_url(key: str, raw: str) -> str:
+    if raw == "":
+        return raw  # unset: only `run --webhook` needs it
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{key}: expected an https URL, got {raw!r}") from None
+    if parts.scheme != "https" or not parts.hostname or re.search(r"\s", raw):
+        raise ConfigError(f"{key}: expected an https URL such as https://bot.example.org/telegram, got {raw!r}")
+    if port is not None and port not in WEBHOOK_PORTS:
+        raise ConfigError(f"{key}: Telegram only delivers to ports 443, 80, 88 or 8443, got {port}")
+    return raw
+
+
+def _read_webhook_secret(key: str, path: Path) -> Secret:
+    secret = _read_secret_file(key, path)
+    if not SECRET_TOKEN_SHAPE.match(secret.value):
+        # Never echo the file's content: it is a credential.
+        raise ConfigError(f"{key}: {path} must hold 32-256 characters of A-Z, a-z, 0-9, _ and -")
+    return secret
 
 
 def _read_secret_file(key: str, path: Path) -> Secret:
@@ -185,26 +258,37 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
                 if kind == "path" and raw == "":
                     continue
                 values[field_name] = _coerce(name, kind, raw, base)
+    # Which setting each secret file came from, so an unreadable one is named as the operator wrote it.
+    file_keys = {"token_file": "telegram.token_file", "passphrase_file": "storage.passphrase_file"}
     for variable, (_name, field_name, kind) in _ENV.items():
         if env.get(variable):
             values[field_name] = _coerce(variable, kind, env[variable], Path.cwd())
+            file_keys[field_name] = variable
 
+    # Precedence: PARCELBOT_TOKEN, then PARCELBOT_TOKEN_FILE, then telegram.token, then telegram.token_file.
     token: Secret | None = None
+    token_key = "PARCELBOT_TOKEN"  # noqa: S105 - the name of a setting, not a secret
+    token_file = values.pop("token_file", None)
     if env.get("PARCELBOT_TOKEN"):
         token = Secret(env["PARCELBOT_TOKEN"].strip())
-    elif token_inline:
-        token = Secret(token_inline.strip())
-    elif "token_file" in values:
-        token = _read_secret_file("telegram.token_file", values["token_file"])  # type: ignore[arg-type]
-    values.pop("token_file", None)
+    elif token_inline and not env.get("PARCELBOT_TOKEN_FILE"):
+        token, token_key = Secret(token_inline.strip()), "telegram.token"
+    elif token_file is not None:
+        token_key = file_keys["token_file"]
+        token = _read_secret_file(token_key, token_file)  # type: ignore[arg-type]
     if token is not None and not TOKEN_SHAPE.match(token.value):
-        raise ConfigError("PARCELBOT_TOKEN: does not look like a bot token (digits:letters)")
+        raise ConfigError(f"{token_key}: does not look like a bot token (digits:letters)")
 
     passphrase: Secret | None = None
     if env.get("PARCELBOT_PASSPHRASE"):
         passphrase = Secret(env["PARCELBOT_PASSPHRASE"])
     elif "passphrase_file" in values:
-        passphrase = _read_secret_file("storage.passphrase_file", values["passphrase_file"])  # type: ignore[arg-type]
+        passphrase = _read_secret_file(file_keys["passphrase_file"], values["passphrase_file"])  # type: ignore[arg-type]
+
+    webhook_secret: Secret | None = None
+    if "webhook_secret_file" in values:
+        secret_file = values.pop("webhook_secret_file")
+        webhook_secret = _read_webhook_secret("webhook.secret_token_file", secret_file)  # type: ignore[arg-type]
 
     values.setdefault("data_dir", Path.cwd() / "data")
-    return Config(token=token, passphrase=passphrase, **values)  # type: ignore[arg-type]
+    return Config(token=token, passphrase=passphrase, webhook_secret=webhook_secret, **values)  # type: ignore[arg-type]

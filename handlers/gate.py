@@ -54,7 +54,7 @@ async def gate(update: Update, context: BotContext) -> None:
             return  # the /start handler decides; it answers failures with the same neutral line
         await neutral(update, context)
         raise ApplicationHandlerStop
-    if not member.usable:
+    if not member.usable or (runtime.extras.get("lockdown") and not member.is_coordinator):
         await neutral(update, context)
         raise ApplicationHandlerStop
     context.member = member

@@ -16,6 +16,7 @@ MENU: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("volunteers", "Members and their status", (C,)),
     ("areas", "The list of areas", (C,)),
     ("audit", "Recent activity", (C,)),
+    ("lockdown", "Emergency: serve only coordinators (/lockdown off to end)", (C,)),
     ("language", "Change the language", ALL),
     ("help", "What you can do here", ALL),
     ("cancel", "Stop what you are doing", ALL),

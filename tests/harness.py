@@ -67,6 +67,7 @@ class Harness:
     people: list[Person] = field(default_factory=list)
 
     async def start(self) -> None:
+        self.enqueued = 0  # a new Application counts its own processed updates from zero
         self.runtime = make_runtime(self.config, self.store, self.clock)
         self.application = build_application(
             self.runtime, rate_limiter=False, application_class=CountingApplication

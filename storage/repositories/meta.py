@@ -17,3 +17,13 @@ class Meta(Repository):
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (f"sealed:{key}", self.seal("value", key, value)),
         )
+
+    async def flag(self, key: str) -> bool:
+        """Plain on/off switches (lockdown): their state is no secret, and they are read at start-up."""
+        return await self.session.value("SELECT value FROM meta WHERE key = ?", (f"flag:{key}",)) == b"1"
+
+    async def set_flag(self, key: str, on: bool) -> None:
+        await self.session.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (f"flag:{key}", b"1" if on else b"0"),
+        )

@@ -1,0 +1,63 @@
+"""Lockdown: only coordinators are served, tracked messages are deleted, and it survives a restart."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from bot.domain import Role
+
+NEUTRAL = "This is a private bot."
+
+
+async def _tracked_message(bot, person):
+    member = await bot.member(person)
+    sent = await bot.application.bot.send_message(person.chat_id, "Details")
+    async with bot.store.write() as uow:
+        await uow.messages.track(member_id=member.id, kind="details", chat_id=person.chat_id,
+                                 message_id=sent.message_id, delete_after=bot.clock.now() + timedelta(hours=40))
+    return sent.message_id
+
+
+async def test_lockdown_serves_only_coordinators_and_deletes_tracked_messages(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    family = await bot.join(Role.FAMILY)
+    message_id = await _tracked_message(bot, family)
+    await bot.send(coordinator, "/lockdown")
+    deleted = [call.params["message_id"] for call in bot.api.calls_to("deleteMessage", chat_id=family.chat_id)]
+    assert message_id in deleted
+    assert any("Lockdown is on" in text for text in bot.texts(coordinator))
+    await bot.send(family, "/help")
+    assert bot.last_text(family) == NEUTRAL
+    await bot.send(coordinator, "/help")
+    assert "/lockdown" in bot.last_text(coordinator)
+
+    await bot.restart()  # the switch is in the database, not only in memory
+    await bot.send(family, "/help")
+    assert bot.last_text(family) == NEUTRAL
+
+    await bot.send(coordinator, "/lockdown off")
+    await bot.send(family, "/help")
+    assert "/status" in bot.last_text(family) or "/help" in bot.last_text(family)
+    assert bot.last_text(family) != NEUTRAL
+
+
+async def test_only_coordinators_can_lock_down(bot):
+    await bot.join(Role.COORDINATOR)
+    volunteer = await bot.join(Role.VOLUNTEER)
+    family = await bot.join(Role.FAMILY)
+    await bot.send(family, "/lockdown")
+    assert "I did not understand" in bot.last_text(family)
+    await bot.send(volunteer, "/lockdown")
+    async with bot.store.read() as uow:
+        assert not await uow.meta.flag("lockdown")
+
+
+async def test_lockdown_can_stop_the_process(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    stopped = []
+    bot.runtime.config = dataclasses.replace(bot.runtime.config, lockdown_stops_process=True)
+    bot.runtime.extras["request_stop"] = lambda: stopped.append(True)
+    await bot.send(coordinator, "/lockdown")
+    assert stopped == [True]
+    assert "passphrase" in bot.last_text(coordinator)
