@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from bot import cli_maintenance as maintenance_commands
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.domain import Role
@@ -148,6 +149,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, i
     "invite": cmd_invite,
     "check": cmd_check,
     "run": cmd_run,
+    **maintenance_commands.COMMANDS,
 }
 
 
@@ -161,6 +163,7 @@ def parser() -> argparse.ArgumentParser:
     invite.add_argument("--hours", type=int, help="hours until the code expires (default: members.invite_hours)")
     sub.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
     sub.add_parser("check", help="open the database, check integrity, print row counts")
+    maintenance_commands.add_parsers(sub)
     return top
 
 
