@@ -15,6 +15,7 @@ from bot.i18n import pick_language
 from bot.services import members as member_service
 from bot.services.limits import Verdict
 from handlers.context import BotContext
+from handlers.errors import on_error
 from handlers.menu import PENDING_ALLOWED
 from handlers.notify import tell_coordinators
 from handlers.ui import answer_button
@@ -35,7 +36,19 @@ async def neutral(update: Update, context: BotContext) -> None:
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    """Recognise the member or stop the update here."""
+    """Recognise the member or stop the update here. Fails closed: PTB would otherwise run the next
+    handler groups after an exception in this one, without a member."""
+    try:
+        await _admit(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except Exception as error:  # noqa: BLE001 - reported by the error handler, then the update stops
+        context.error = error
+        await on_error(update, context)
+        raise ApplicationHandlerStop from None
+
+
+async def _admit(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
         if update.my_chat_member is not None and update.my_chat_member.new_chat_member.status in (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.domain import Member, MemberStatus, Role
 from bot.i18n import translator
@@ -21,7 +22,7 @@ async def send_to_member(context: BotContext, member: Member, message: str, /, *
     """
     text = translator(member.language)(message, **values)
     try:
-        sent = await context.bot.send_message(member.chat_id, text, disable_notification=silent)
+        sent = await _send_with_retries(context, member.chat_id, text, silent)
     except Forbidden:
         async with context.store.write() as uow:
             await uow.members.set_unreachable(member.id, True)
@@ -31,6 +32,31 @@ async def send_to_member(context: BotContext, member: Member, message: str, /, *
         log.warning("send failed: member=%s error=%s", member.id, type(error).__name__)
         return None
     return sent.message_id
+
+
+RETRY_DELAYS = (0.2, 1.0, 3.0)  # seconds; short, because a job round or a person is waiting
+MAX_RETRY_AFTER = 30
+
+
+async def _send_with_retries(context: BotContext, chat_id: int, text: str, silent: bool):
+    """Telegram's 5xx, timeouts and 429 are passing: retry a few times. 400/403 are final."""
+    for attempt, delay in enumerate((*RETRY_DELAYS, None)):
+        try:
+            return await context.bot.send_message(chat_id, text, disable_notification=silent)
+        except (Forbidden, BadRequest):
+            raise
+        except RetryAfter as error:
+            wait = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") \
+                else float(error.retry_after)
+            if delay is None or wait > MAX_RETRY_AFTER:
+                raise
+            await asyncio.sleep(wait)
+        except NetworkError:
+            if delay is None:
+                raise
+            log.info("send retry %s after %s", attempt + 1, "network error")
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 async def tell_coordinators(context: BotContext, message: str, /, **values: object) -> None:

@@ -65,12 +65,13 @@ class Harness:
     application: CountingApplication | None = None
     enqueued: int = 0
     people: list[Person] = field(default_factory=list)
+    rate_limiter: bool = False  # the production AIORateLimiter, for the fault tests
 
     async def start(self) -> None:
         self.enqueued = 0  # a new Application counts its own processed updates from zero
         self.runtime = make_runtime(self.config, self.store, self.clock)
         self.application = build_application(
-            self.runtime, rate_limiter=False, application_class=CountingApplication
+            self.runtime, rate_limiter=self.rate_limiter, application_class=CountingApplication
         )
         await self.application.initialize()
         await self.application.post_init(self.application)

@@ -13,7 +13,9 @@ async def recognise(store: Store, telegram_user_id: int) -> Member | None:
     if member is None:
         return None
     today = store.clock.now().date()
-    if member.last_active_on != today:
+    if member.last_active_on != today or member.unreachable:
         async with store.write() as uow:
             await uow.members.touch(member.id, today)
+            if member.unreachable:  # they wrote to us, so they have unblocked the bot
+                await uow.members.set_unreachable(member.id, False)
     return member
