@@ -21,10 +21,24 @@ from bot.config import Config
 from bot.services import lockdown as lockdown_service
 from bot.services.buttons import TOKEN_PATTERN
 from bot.services.limits import InboundLimiter
-from handlers import buttons, common, coordinator, flows, lockdown, members
+from handlers import (
+    buttons,
+    commands_menu,
+    common,
+    coordinator,
+    facilities,
+    family,
+    flows,
+    lockdown,
+    members,
+    needs,
+    prisoners,
+    runs,
+)
 from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
 from handlers.gate import gate
+from schedules import jobs as due_work
 from storage.store import Store
 
 
@@ -50,7 +64,7 @@ def file_url_for(api_base_url: str) -> str:
 
 # Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
 # optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
-FEATURE_MODULES = (common, coordinator, members, lockdown)
+FEATURE_MODULES = (common, coordinator, members, lockdown, facilities, prisoners, needs, family, runs)
 
 
 def register_handlers(application: Application) -> None:
@@ -84,6 +98,10 @@ async def _post_init(application: Application) -> None:
     async with runtime.store.write() as uow:
         if await uow.meta.get_sealed("bot_username") != runtime.bot_username:
             await uow.meta.set_sealed("bot_username", runtime.bot_username)
+    # Strangers' menu (only /start), and members' menus if the commands or translations changed.
+    await commands_menu.install(application)
+    # Scheduled work lives in rows: run what fell due while the bot was down, then poll every 30 s.
+    await due_work.install(application)
 
 
 def build_application(

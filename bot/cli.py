@@ -20,7 +20,7 @@ from bot import cli_maintenance as maintenance_commands
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.domain import Role
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact
 from storage.crypto import KdfParams, WrongPassphrase
 from storage.db import DatabaseError
 from storage.store import Store, StoreExists, StoreMissing
@@ -120,25 +120,97 @@ async def cmd_check(config: Config, args: argparse.Namespace) -> int:
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.app import build_application, make_runtime
 
-    config.require_token()
+    token = config.require_token().value
+    if args.webhook:
+        config.require_webhook_url()  # before the passphrase prompt and the slow KDF, not after
     store = await open_store(config)
     application = build_application(make_runtime(config, store))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with application:  # initialize() ... shutdown()
-            await application.post_init(application)
-            await application.start()
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info("bot running")
+        await serve(application, config, stop, webhook=args.webhook)
+    except CliError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        # One line instead of a traceback in journald: PTB's InvalidToken quotes the token itself
+        # ("The token `...` was rejected by the server."), so the text is redacted twice over.
+        text = redact(str(error)).replace(token, "[token]")
+        raise CliError(f"stopped: {type(error).__name__}: {text}", EXIT_FAILED) from None
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await store.close()
+    return 0
+
+
+async def serve(application: Any, config: Config, stop: asyncio.Event, *, webhook: bool = False) -> None:
+    """Run the Application (built by bot.app) until `stop` is set: long polling, or webhook mode.
+
+    Polling needs no open port and is the default. In webhook mode bot/webhook.py listens on
+    webhook.listen:port behind a TLS-terminating proxy and checks Telegram's secret on every request.
+    """
+    # /lockdown with security.lockdown_stops_process ends the process through this (handlers/lockdown.py).
+    application.bot_data["runtime"].extras["request_stop"] = stop.set
+    async with application:  # initialize() ... shutdown()
+        await application.post_init(application)
+        await application.start()
+        receiver = None
+        try:
+            if webhook:
+                receiver = await _start_receiver(application, config)
+            else:
+                await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("bot running (%s)", "webhook" if webhook else "long polling")
             await stop.wait()
             log.info("stopping")
-            await application.updater.stop()
+        finally:
+            # Stop taking updates first; Application.stop() then finishes those already queued.
+            if receiver is not None:
+                await receiver.stop()
+            if application.updater.running:
+                await application.updater.stop()
             await application.stop()
+
+
+async def _start_receiver(application: Any, config: Config) -> Any:
+    from bot.webhook import start_webhook
+    from handlers.webhook import update_sink
+
+    try:
+        return await start_webhook(application.bot, config, update_sink(application), ALLOWED_UPDATES)
+    except OSError as error:
+        where = f"{config.webhook_listen}:{config.webhook_port}"
+        raise CliError(f"webhook.port: cannot listen on {where} ({error.strerror})", EXIT_CONFIG) from None
+    except Exception as error:  # noqa: BLE001 - telegram's errors are not importable here (see architecture)
+        raise CliError(f"webhook: setWebhook failed: {redact(str(error))}", EXIT_FAILED) from None
+
+
+async def cmd_facilities(config: Config, args: argparse.Namespace) -> int:
+    """`parcelbot facilities import FILE.toml`: validate every entry, then import all in one transaction."""
+    import tomllib
+
+    from bot.services.facilities import ImportInvalid, import_facilities, parse_import
+
+    try:
+        document = tomllib.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(f"{args.file}: cannot read ({type(error).__name__})", EXIT_CONFIG) from None
+    except tomllib.TOMLDecodeError as error:
+        raise CliError(f"{args.file}: not valid TOML ({error})", EXIT_CONFIG) from None
+    try:
+        entries = parse_import(document)
+    except ImportInvalid as error:
+        raise CliError(f"{args.file}: {error}", EXIT_CONFIG) from None
+    store = await open_store(config)
+    try:
+        today = store.clock.now().astimezone(config.tz).date()
+        added, updated = await import_facilities(store, entries, today)
     finally:
         await store.close()
+    print(f"Facilities imported: {added} added, {updated} updated.")
     return 0
 
 
@@ -149,6 +221,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, i
     "invite": cmd_invite,
     "check": cmd_check,
     "run": cmd_run,
+    "facilities": cmd_facilities,
     **maintenance_commands.COMMANDS,
 }
 
@@ -161,8 +234,15 @@ def parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print a one-time invite code and link")
     invite.add_argument("--role", required=True, choices=[role.value for role in Role])
     invite.add_argument("--hours", type=int, help="hours until the code expires (default: members.invite_hours)")
-    sub.add_parser("run", help="run the bot (long polling) until SIGINT/SIGTERM")
+    run = sub.add_parser("run", help="run the bot until SIGINT/SIGTERM (long polling unless --webhook)")
+    run.add_argument("--webhook", action="store_true",
+                     help="receive updates on webhook.listen:port (behind an https proxy at webhook.public_url)")
     sub.add_parser("check", help="open the database, check integrity, print row counts")
+    facilities = sub.add_parser("facilities", help="manage the facility list")
+    facilities_sub = facilities.add_subparsers(dest="facilities_command", required=True)
+    facilities_import = facilities_sub.add_parser(
+        "import", help="load facilities from a TOML file (same name updates; see examples/facilities.toml)")
+    facilities_import.add_argument("file", type=Path, help="the TOML file")
     maintenance_commands.add_parsers(sub)
     return top
 

@@ -64,6 +64,8 @@ class Config:
     claims_per_day: int = 6
     bad_codes_per_hour: int = 5
     audit_retention_days: int = 90
+    run_retention_days: int = 14
+    request_retention_days: int = 30
     callback_ttl_hours: int = 48
     lockdown_stops_process: bool = False
     webhook_listen: str = "127.0.0.1"
@@ -109,6 +111,8 @@ _SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
     ("limits", "claims_per_day"): ("claims_per_day", "int:1:1000"),
     ("limits", "bad_codes_per_hour"): ("bad_codes_per_hour", "int:1:1000"),
     ("retention", "audit_days"): ("audit_retention_days", "int:1:3650"),
+    ("retention", "run_days"): ("run_retention_days", "int:1:3650"),
+    ("retention", "request_days"): ("request_retention_days", "int:1:3650"),
     ("security", "callback_ttl_hours"): ("callback_ttl_hours", "int:1:720"),
     ("security", "lockdown_stops_process"): ("lockdown_stops_process", "bool"),
     ("webhook", "listen"): ("webhook_listen", "host"),

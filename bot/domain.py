@@ -167,6 +167,27 @@ class Facility:
     name: str = field(repr=False)
     address: str = field(repr=False)
     rules: FacilityRules = field(repr=False)
+    places: int = 1  # volunteer places per run (1 or 2); the planner reads it
+
+
+@dataclass(frozen=True)
+class FacilityRefusal:
+    """A volunteer's report that the counter refused something: a dated log a coordinator can act on."""
+
+    id: int
+    facility_id: int
+    reported_on: date
+    reason: str
+    note: str = field(default="", repr=False)
+    turned_into_rule: bool = False
+
+
+@dataclass(frozen=True)
+class Transfer:
+    prisoner_id: int
+    from_facility_id: int | None
+    to_facility_id: int | None
+    moved_on: date
 
 
 @dataclass(frozen=True)

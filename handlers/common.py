@@ -9,6 +9,7 @@ from bot.domain import MemberStatus, Role
 from bot.services import onboarding
 from bot.services.errors import InviteInvalid
 from handlers import flows
+from handlers.commands_menu import update_menu
 from handlers.context import BotContext
 from handlers.gate import neutral
 from handlers.menu import help_text
@@ -20,6 +21,7 @@ async def start(update: Update, context: BotContext) -> None:
     if context.member is not None:
         await reply(update, context.t("Welcome back, {pseudonym}. Send /help to see what you can do.",
                                       pseudonym=context.member.pseudonym))
+        await update_menu(context.bot, context.member)  # heals a menu an older version left behind
         return
     user = update.effective_user
     runtime = context.runtime
@@ -45,6 +47,7 @@ async def start(update: Update, context: BotContext) -> None:
     else:
         lines.append(t("Send /help to see what you can do."))
     await reply(update, "\n".join(lines))
+    await update_menu(context.bot, member)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

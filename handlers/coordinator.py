@@ -7,6 +7,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain import Role
+from bot.i18n import N_
 from bot.services import onboarding
 from bot.services.buttons import Choice
 from handlers.buttons import keyboard_for
@@ -14,9 +15,9 @@ from handlers.context import BotContext
 from handlers.ui import reply
 
 ROLE_LABELS = {
-    Role.VOLUNTEER: "Volunteer",
-    Role.FAMILY: "Family",
-    Role.COORDINATOR: "Coordinator",
+    Role.VOLUNTEER: N_("Volunteer"),
+    Role.FAMILY: N_("Family"),
+    Role.COORDINATOR: N_("Coordinator"),
 }
 
 

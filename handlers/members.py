@@ -7,6 +7,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain import MemberStatus, Role
+from bot.i18n import N_, format_day, weekday_name
 from bot.services import membership
 from bot.services.buttons import Choice
 from bot.services.errors import LastCoordinator, NotAllowed, NotFound
@@ -14,14 +15,14 @@ from bot.services.limits import Verdict
 from handlers import flows
 from handlers.buttons import keyboard_for
 from handlers.cleanup import delete_in_chat, delete_tracked
+from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
 from handlers.notify import tell_coordinators
 from handlers.ui import answer_button, keyboard, reply
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 LANGUAGE_LABELS = (("en", "English"), ("ru", "Русский"), ("be", "Беларуская"))
 PAGE_SIZE = 8
-UNKNOWN = "I did not understand that. Send /help to see what you can do."
+UNKNOWN = N_("I did not understand that. Send /help to see what you can do.")
 
 
 async def _show(update: Update, context: BotContext, text: str, rows: list[list[Choice]]) -> None:
@@ -81,7 +82,7 @@ async def _profile_areas(update: Update, context: BotContext, data: dict[str, An
 
 async def _profile_days(update: Update, context: BotContext, data: dict[str, Any]) -> None:
     t = context.t
-    rows = [[Choice(("✓ " if day in data["days"] else "") + t(WEEKDAYS[day]), "profile.day", {"day": day})
+    rows = [[Choice(("✓ " if day in data["days"] else "") + weekday_name(day, t.language), "profile.day", {"day": day})
              for day in range(start, min(start + 4, 7))] for start in (0, 4)]
     rows.append([Choice(t("Save"), "profile.save", {})])
     await _show(update, context, t("Which days can you go? Tap them, then Save."), rows)
@@ -142,8 +143,9 @@ async def profile_save(update: Update, context: BotContext, payload: dict[str, A
         return
     await flows.finish(context)
     t = context.t
-    days = ", ".join(t(WEEKDAYS[day]) for day in member.weekdays)
+    days = ", ".join(weekday_name(day, t.language) for day in member.weekdays)
     await reply(update, t("Saved. You can go on: {days}. Send /help to see what you can do.", days=days))
+    await update_menu(context.bot, member)  # a finished profile opens the volunteer's other commands
 
 
 # Language --------------------------------------------------------------------------------------------
@@ -158,11 +160,22 @@ async def language_set(update: Update, context: BotContext, payload: dict[str, A
     await membership.set_language(context.store, context.me, payload["language"])
     context.member = await _reload(context)
     await reply(update, context.t("Done. I will speak this language from now on."))
+    await update_menu(context.bot, context.member)
 
 
 async def _reload(context: BotContext):
+    return await _member(context, context.me.id)
+
+
+async def _member(context: BotContext, member_id: int):
     async with context.store.read() as uow:
-        return await uow.members.get(context.me.id)
+        return await uow.members.get(member_id)
+
+
+async def _update_menu_of(context: BotContext, member_id: int) -> None:
+    member = await _member(context, member_id)
+    if member is not None:
+        await update_menu(context.bot, member)
 
 
 # Areas (coordinators) --------------------------------------------------------------------------------
@@ -211,7 +224,7 @@ def _member_line(t, view: membership.MemberView) -> str:
         parts.append(", ".join(view.area_names) or t("no area"))
         parts.append(t("runs {done}, missed check-ins {missed}", done=member.runs_done,
                        missed=member.missed_checkins))
-    last = member.last_active_on.strftime("%d.%m.%Y") if member.last_active_on else "—"
+    last = format_day(member.last_active_on, t.language) if member.last_active_on else "—"
     parts.append(t("last active {day}", day=last))
     if member.unreachable:
         parts.append(t("unreachable"))
@@ -302,6 +315,7 @@ async def member_freeze(update: Update, context: BotContext, payload: dict[str, 
     async def change():
         cleanup = await membership.freeze(context.store, context.me, payload["id"], "coordinator")
         await reply(update, context.t("{pseudonym} is frozen.", pseudonym=cleanup.pseudonym))
+        await _update_menu_of(context, payload["id"])
         await _announce_released(context, cleanup)
     await _status_change(update, context, change)
 
@@ -310,6 +324,7 @@ async def member_reinstate(update: Update, context: BotContext, payload: dict[st
     async def change():
         member = await membership.reinstate(context.store, context.me, payload["id"])
         await reply(update, context.t("{pseudonym} is active again.", pseudonym=member.pseudonym))
+        await update_menu(context.bot, member)
     await _status_change(update, context, change)
 
 
@@ -326,8 +341,11 @@ async def member_revoke(update: Update, context: BotContext, payload: dict[str, 
 
 async def member_revoke_confirm(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     async def change():
+        target = await _member(context, payload["id"])  # its chat id, read before the revoke erases it
         cleanup = await membership.revoke(context.store, context.me, payload["id"])
         await delete_tracked(context.bot, context.store, cleanup.messages)
+        if target is not None:
+            await clear_menu(context.bot, target.chat_id)
         await reply(update, context.t("{pseudonym} is revoked.", pseudonym=cleanup.pseudonym))
         await tell_coordinators(context, "{pseudonym} was revoked by {actor}.", pseudonym=cleanup.pseudonym,
                                 actor=context.me.pseudonym)
@@ -379,6 +397,7 @@ async def panic(update: Update, context: BotContext) -> None:
                             if frozen else "Emergency: {pseudonym} pressed panic.", pseudonym=cleanup.pseudonym)
     t = context.t
     if frozen:
+        await clear_menu(context.bot, member.chat_id)
         await update.effective_chat.send_message(t("Done. This chat is cleared and your account is paused."))
     else:
         await update.effective_chat.send_message(
@@ -402,6 +421,7 @@ async def forget_confirm(update: Update, context: BotContext, payload: dict[str,
         await reply(update, t("Refused: you are the last active coordinator. Invite another coordinator first."))
         return
     await delete_tracked(context.bot, context.store, cleanup.messages)
+    await clear_menu(context.bot, member.chat_id)
     await answer_button(update)
     await update.effective_chat.send_message(t("Done. Everything about you is erased. Goodbye."))
     if member.role is not Role.FAMILY or cleanup.released_runs:

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 from bot.domain import Member, MemberStatus, Role
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 
 C, V, F = Role.COORDINATOR, Role.VOLUNTEER, Role.FAMILY
 ALL = (C, V, F)
 
 # (command, description, roles): one line per command, in the order /help and the menu show them.
-# Descriptions are message ids for the translator.
+# Descriptions are message ids for the translator, marked with N_ for extraction.
 MENU: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
-    ("profile", "Your areas and the days you can go", (V,)),
-    ("invite", "Invite a new member", (C,)),
-    ("volunteers", "Members and their status", (C,)),
-    ("areas", "The list of areas", (C,)),
-    ("audit", "Recent activity", (C,)),
-    ("lockdown", "Emergency: serve only coordinators (/lockdown off to end)", (C,)),
-    ("language", "Change the language", ALL),
-    ("help", "What you can do here", ALL),
-    ("cancel", "Stop what you are doing", ALL),
-    ("panic", "Emergency: clear this chat and pause your account", ALL),
-    ("forgetme", "Erase your account", ALL),
+    ("profile", N_("Your areas and the days you can go"), (V,)),
+    ("runs", N_("Open tasks you can take"), (V,)),
+    ("myruns", N_("Your tasks"), (V,)),
+    ("invite", N_("Invite a new member"), (C,)),
+    ("volunteers", N_("Members and their status"), (C,)),
+    ("areas", N_("The list of areas"), (C,)),
+    ("audit", N_("Recent activity"), (C,)),
+    ("requests", N_("Family requests waiting for review"), (C,)),
+    ("needs", N_("Open needs; post a need"), (C,)),
+    ("prisoners", N_("People we support, by alias"), (C,)),
+    ("facilities", N_("Facilities and their parcel rules"), (C,)),
+    ("plan", N_("Plan next week's runs and publish them"), (C,)),
+    ("request", N_("Ask for support for your relative"), (F,)),
+    ("status", N_("How your requests are going"), (F,)),
+    ("lockdown", N_("Emergency: serve only coordinators (/lockdown off to end)"), (C,)),
+    ("language", N_("Change the language"), ALL),
+    ("help", N_("What you can do here"), ALL),
+    ("cancel", N_("Stop what you are doing"), ALL),
+    ("panic", N_("Emergency: clear this chat and pause your account"), ALL),
+    ("forgetme", N_("Erase your account"), ALL),
 )
 # A volunteer who has not finished the profile may use only these.
 PENDING_ALLOWED = ("profile", "language", "help", "cancel", "panic", "forgetme", "start")
@@ -31,9 +40,9 @@ COMMANDS: dict[Role, tuple[tuple[str, str], ...]] = {
 }
 
 INTRO = {
-    Role.COORDINATOR: "You are a coordinator: you invite members, keep the lists and plan the week.",
-    Role.VOLUNTEER: "You are a volunteer: you take tasks and report back after each one.",
-    Role.FAMILY: "You can ask for support for your relative and see how it goes.",
+    Role.COORDINATOR: N_("You are a coordinator: you invite members, keep the lists and plan the week."),
+    Role.VOLUNTEER: N_("You are a volunteer: you take tasks and report back after each one."),
+    Role.FAMILY: N_("You can ask for support for your relative and see how it goes."),
 }
 
 

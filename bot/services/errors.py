@@ -23,3 +23,19 @@ class LastCoordinator(DomainError):
 
 class Throttled(DomainError):
     """Too many requests of one kind in a short time."""
+
+
+class RunNotOpen(DomainError):
+    """The run is not published, already started, or gone."""
+
+
+class RunFull(DomainError):
+    """Every place on the run is taken."""
+
+
+class AlreadyClaimed(DomainError):
+    """The member already holds a place on this run."""
+
+
+class ClaimCapReached(DomainError):
+    """The member holds as many live claims as allowed."""

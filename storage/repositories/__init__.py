@@ -8,10 +8,17 @@ from storage.db import Session
 from storage.repositories.areas import Areas
 from storage.repositories.audit import Audit
 from storage.repositories.conversations import Conversations
+from storage.repositories.facilities import Facilities
 from storage.repositories.invites import Invites
 from storage.repositories.members import Members
 from storage.repositories.messages import TrackedMessages
 from storage.repositories.meta import Meta
+from storage.repositories.needs import Needs
+from storage.repositories.prisoners import Prisoners
+from storage.repositories.requests import Requests
+from storage.repositories.retention import Retention
+from storage.repositories.runs import Runs
+from storage.repositories.schedule import Schedule
 from storage.repositories.tokens import CallbackTokens
 
 
@@ -29,6 +36,13 @@ class UnitOfWork:
         self.meta = Meta(session, keyring, clock)
         self.conversations = Conversations(session, keyring, clock)
         self.areas = Areas(session, keyring, clock)
+        self.facilities = Facilities(session, keyring, clock)
+        self.prisoners = Prisoners(session, keyring, clock)
+        self.needs = Needs(session, keyring, clock)
+        self.requests = Requests(session, keyring, clock)
+        self.runs = Runs(session, keyring, clock)
+        self.schedule = Schedule(session, keyring, clock)
+        self.retention = Retention(session, keyring, clock)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table: what `parcelbot check` reports and what a seized disk shows anyway."""

@@ -1,0 +1,48 @@
+"""Retention: erase personal details once they are no longer needed; keep only counts.
+
+Runs are counted into `weekly_counts` (facility, week, outcome -> parcels) before their parcels,
+assignments and outcome notes are erased. Every transaction that deletes rows is followed by a WAL
+checkpoint (the store does it), so erased bytes leave the -wal file too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from storage.store import Store
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    run_days: int = 14
+    request_days: int = 30
+    audit_days: int = 90
+    registration_hours: int = 72
+    conversation_hours: int = 72
+
+
+async def run_retention(store: Store, policy: RetentionPolicy) -> dict[str, int]:
+    """One pass over everything that has aged out; returns how many of each kind were erased."""
+    now = store.clock.now()
+    erased: dict[str, int] = {}
+    async with store.write() as uow:
+        run_ids = await uow.retention.finished_runs_before(now - timedelta(days=policy.run_days))
+        if run_ids:
+            await uow.retention.count_and_erase_runs(run_ids)
+        erased["runs"] = len(run_ids)
+        erased["requests"] = await uow.retention.erase_closed_requests(now - timedelta(days=policy.request_days))
+        erased["registrations"] = await uow.retention.erase_unfinished_registrations(
+            now - timedelta(hours=policy.registration_hours)
+        )
+        erased["invites"] = await uow.invites.erase_expired(now)
+        erased["tokens"] = await uow.tokens.erase_expired(now)
+        erased["audit"] = await uow.audit.erase_before(now - timedelta(days=policy.audit_days))
+        erased["conversations"] = await uow.conversations.erase_older_than(
+            now - timedelta(hours=policy.conversation_hours)
+        )
+        if any(erased.values()):
+            uow.session.mark_erased()
+            await uow.audit.add("retention", actor_id=None,
+                                subject=", ".join(f"{kind} {count}" for kind, count in erased.items() if count))
+    return erased

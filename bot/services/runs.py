@@ -1,0 +1,235 @@
+"""Runs as coordinators and volunteers see them: plan the week, review and publish, list, claim views.
+
+Lists are coarse on purpose (area, facility kind, day, window, size, categories): names and addresses
+reach only the assigned volunteer, later, in the details message.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain import FacilityKind, Member, MemberStatus, NeedStatus, PrisonerStatus, Role, Run, RunStatus
+from bot.services import planner
+from bot.services import prisoners as prisoner_service
+from bot.services.errors import NotAllowed, NotFound
+from bot.services.planner import PlanFacility, PlanNeed, PlanPrisoner
+from storage.repositories import UnitOfWork
+from storage.store import Store
+
+PLANNABLE = (PrisonerStatus.PRE_TRIAL, PrisonerStatus.SENTENCED)
+OPEN_LIST_LIMIT = 20  # a volunteer's /runs shows at most this many: no one browses the whole week
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """One run, coarse: what any list may show."""
+
+    id: int
+    code: str
+    status: RunStatus
+    facility_kind: FacilityKind
+    area: str
+    window_start: datetime
+    window_end: datetime
+    parcels: int
+    weight_g: int
+    categories: tuple[str, ...]
+    places: int
+    taken: int
+
+    @property
+    def places_left(self) -> int:
+        return max(self.places - self.taken, 0)
+
+
+def require_coordinator(actor: Member) -> None:
+    if not actor.is_coordinator or actor.status is not MemberStatus.ACTIVE:
+        raise NotAllowed()
+
+
+def next_week_start(now: datetime, tz: ZoneInfo) -> date:
+    """The Monday after the current local week."""
+    today = now.astimezone(tz).date()
+    return today + timedelta(days=7 - today.weekday())
+
+
+def week_bounds(week_start: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(week_start, datetime.min.time(), tz)
+    return start, datetime.combine(week_start + timedelta(days=7), datetime.min.time(), tz)
+
+
+# Planning --------------------------------------------------------------------------------------------
+
+
+async def _already_served(uow: UnitOfWork, week_start: date, tz: ZoneInfo) -> set[int]:
+    """Prisoners who already have a parcel on a live run that week: one parcel a week each."""
+    start, end = week_bounds(week_start, tz)
+    runs = await uow.runs.list(statuses=(RunStatus.DRAFT, RunStatus.PUBLISHED, RunStatus.DONE), start=start, end=end)
+    served: set[int] = set()
+    for run in runs:
+        served.update(parcel.prisoner_id for parcel in await uow.runs.parcels_of(run.id))
+    return served
+
+
+async def plan(store: Store, week_start: date, tz: ZoneInfo) -> list[Run]:
+    """Draft runs for the week from every open need; the needs they carry become 'planned'."""
+    async with store.write() as uow:
+        return await plan_in(uow, week_start, tz)
+
+
+async def plan_in(uow: UnitOfWork, week_start: date, tz: ZoneInfo) -> list[Run]:
+    """The same inside a caller's transaction (the scheduled planning job marks its row done with it)."""
+    facilities = await uow.facilities.list(on=week_start)
+    served = await _already_served(uow, week_start, tz)
+    people = [p for p in await uow.prisoners.list(statuses=PLANNABLE) if p.id not in served]
+    needs = await uow.needs.list(status=NeedStatus.OPEN, prisoner_ids=[p.id for p in people])
+    allowances = await prisoner_service.allowances(uow, sorted({need.prisoner_id for need in needs}), week_start)
+    drafts = planner.plan_week(
+        week_start,
+        [PlanFacility(f.id, f.area_id, f.rules.windows, f.places) for f in facilities],
+        [PlanPrisoner(p.id, p.facility_id, p.last_parcel_on, allowances[p.id]) for p in people
+         if p.id in allowances],
+        [PlanNeed(n.id, n.prisoner_id, n.category.value, n.weight_g, n.urgency.value, n.created_at, n.due_on)
+         for n in needs],
+        tz,
+    )
+    contents = {need.id: need.details for need in needs}
+    return [await uow.runs.add_draft(draft, contents) for draft in drafts]
+
+
+async def plan_next_week(store: Store, actor: Member, tz: ZoneInfo) -> tuple[date, list[Run]]:
+    require_coordinator(actor)
+    week_start = next_week_start(store.clock.now(), tz)
+    return week_start, await plan(store, week_start, tz)
+
+
+# Views -----------------------------------------------------------------------------------------------
+
+
+async def _lines(uow: UnitOfWork, runs: list[Run]) -> list[RunLine]:
+    if not runs:
+        return []
+    facilities = {facility.id: facility for facility in await uow.facilities.list()}
+    areas = {area.id: area.name for area in await uow.areas.list()}
+    counts = await uow.runs.parcel_counts(run.id for run in runs)
+    taken = await uow.runs.live_counts(run.id for run in runs)
+    lines = []
+    for run in runs:
+        facility = facilities.get(run.facility_id)
+        parcels, grams, categories = counts[run.id]
+        lines.append(RunLine(
+            run.id, run.code, run.status, facility.kind if facility else FacilityKind.OTHER,
+            areas.get(facility.area_id, "") if facility else "", run.window_start, run.window_end,
+            parcels, grams, categories, run.places, taken[run.id],
+        ))
+    return lines
+
+
+async def week_lines(store: Store, actor: Member, week_start: date, tz: ZoneInfo,
+                     statuses: tuple[RunStatus, ...] = (RunStatus.DRAFT, RunStatus.PUBLISHED)) -> list[RunLine]:
+    require_coordinator(actor)
+    start, end = week_bounds(week_start, tz)
+    async with store.read() as uow:
+        return await _lines(uow, await uow.runs.list(statuses=statuses, start=start, end=end))
+
+
+async def open_runs(store: Store, member: Member) -> list[RunLine]:
+    """Published future runs with a place left, in the member's areas only (need-to-know)."""
+    if member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
+        raise NotAllowed()
+    async with store.read() as uow:
+        now = uow.clock.now()
+        runs = await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now)
+        facilities = {facility.id: facility for facility in await uow.facilities.list()}
+        mine = [run for run in runs if facilities.get(run.facility_id) is not None
+                and facilities[run.facility_id].area_id in member.area_ids]
+        lines = await _lines(uow, mine)
+    return [line for line in lines if line.places_left > 0][:OPEN_LIST_LIMIT]
+
+
+@dataclass(frozen=True)
+class MyRun:
+    assignment_id: int
+    status: str
+    line: RunLine
+
+
+async def my_runs(store: Store, member: Member) -> list[MyRun]:
+    async with store.read() as uow:
+        assignments = await uow.runs.live_assignments_of_member(member.id)
+        runs = [run for run in [await uow.runs.get(a.run_id) for a in assignments] if run is not None]
+        lines = {line.id: line for line in await _lines(uow, runs)}
+    return sorted((MyRun(a.id, a.status.value, lines[a.run_id]) for a in assignments if a.run_id in lines),
+                  key=lambda item: item.line.window_start)
+
+
+async def run_line(store: Store, run_id: int) -> RunLine:
+    async with store.read() as uow:
+        run = await uow.runs.get(run_id)
+        if run is None:
+            raise NotFound()
+        return (await _lines(uow, [run]))[0]
+
+
+# Review and publish ----------------------------------------------------------------------------------
+
+
+async def drop(store: Store, actor: Member, run_id: int) -> None:
+    require_coordinator(actor)
+    async with store.write() as uow:
+        if not await uow.runs.drop(run_id):
+            raise NotFound()
+        await uow.audit.add("run.dropped", actor_id=actor.id)
+
+
+async def toggle_places(store: Store, actor: Member, run_id: int) -> int:
+    """1 <-> 2 volunteer places; only while nobody holds a place that would vanish."""
+    require_coordinator(actor)
+    async with store.write() as uow:
+        run = await uow.runs.get(run_id)
+        if run is None or run.status not in (RunStatus.DRAFT, RunStatus.PUBLISHED):
+            raise NotFound()
+        places = 1 if run.places == 2 else 2
+        if places < await uow.runs.live_count(run_id):
+            raise NotAllowed()
+        await uow.runs.set_places(run_id, places)
+        return places
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """Who hears about new runs, and how many on which local day: no code, place or name."""
+
+    member: Member
+    by_day: tuple[tuple[date, int], ...]
+
+
+async def publish_week(store: Store, actor: Member, week_start: date, tz: ZoneInfo) -> list[Announcement]:
+    """Publish every draft of the week; return the neutral announcements for matching volunteers."""
+    require_coordinator(actor)
+    start, end = week_bounds(week_start, tz)
+    async with store.write() as uow:
+        drafts = await uow.runs.list(statuses=(RunStatus.DRAFT,), start=start, end=end)
+        published = [run for run in drafts if await uow.runs.publish(run.id)]
+        await uow.audit.add("runs.published", actor_id=actor.id, subject=str(len(published)))
+        facilities = {facility.id: facility for facility in await uow.facilities.list()}
+        volunteers = await uow.members.list(role=Role.VOLUNTEER, statuses=(MemberStatus.ACTIVE,))
+    return announcements(published, facilities, volunteers, tz)
+
+
+def announcements(runs: list[Run], facilities: dict, volunteers: list[Member], tz: ZoneInfo) -> list[Announcement]:
+    """A volunteer hears of a run when its facility's area is one of theirs and its weekday one of theirs."""
+    result = []
+    for member in volunteers:
+        days: dict[date, int] = defaultdict(int)
+        for run in runs:
+            facility = facilities.get(run.facility_id)
+            day = run.window_start.astimezone(tz).date()
+            if facility is not None and facility.area_id in member.area_ids and day.weekday() in member.weekdays:
+                days[day] += 1
+        if days:
+            result.append(Announcement(member, tuple(sorted(days.items()))))
+    return result

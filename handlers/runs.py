@@ -1,0 +1,312 @@
+"""Runs: /plan and publishing for coordinators; /runs, claiming, /myruns and giving a place back for volunteers.
+
+Lists are coarse (code, area, facility kind, day, window, size, categories). Every action re-checks
+the member's role or ownership in the service; a token only proves who saw the button.
+Extension points for the details/outcome work: MY_RUN_BUTTONS (more buttons per claimed run, e.g.
+Details, Confirm, Report) and the `runs.*` ACTIONS table.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.domain import MemberStatus, Role
+from bot.i18n import translator
+from bot.services import buttons as button_service
+from bot.services import claims
+from bot.services import runs as run_service
+from bot.services.buttons import Choice
+from bot.services.errors import (
+    AlreadyClaimed,
+    ClaimCapReached,
+    DomainError,
+    NotAllowed,
+    NotFound,
+    RunFull,
+    RunNotOpen,
+)
+from bot.services.limits import Verdict
+from bot.services.runs import RunLine
+from handlers.context import BotContext
+from handlers.notify import send_to_member, tell_coordinators
+from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, show
+from handlers.ui import answer_button, keyboard
+
+log = logging.getLogger(__name__)
+
+CLAIM_CAP = 2  # live claims per volunteer; a config setting later
+ERRORS = {
+    RunFull: "Sorry, this task is already full.",
+    AlreadyClaimed: "You already have a place on this task.",
+    ClaimCapReached: "You already hold as many tasks as allowed. Finish or give one back first.",
+    RunNotOpen: "This task is no longer open.",
+    NotFound: "This is no longer available.",
+    NotAllowed: "This is not available to you.",
+}
+
+
+def _error_text(context: BotContext, error: DomainError) -> str:
+    return context.t(ERRORS.get(type(error), "This is no longer available."))
+
+
+def run_text(context: BotContext, line: RunLine, *, places: bool = True) -> str:
+    """One line: code · kind · area · day date · window · parcels (· places left)."""
+    t, tz = context.t, context.runtime.config.tz
+    start, end = line.window_start.astimezone(tz), line.window_end.astimezone(tz)
+    parts = [line.code, t(KIND_LABELS.get(line.facility_kind.value, "Other")), line.area or "—",
+             f"{t(WEEKDAYS[start.weekday()])} {start:%d.%m}", f"{start:%H:%M}–{end:%H:%M}",
+             t.plural("{count} parcel", "{count} parcels", line.parcels)]
+    if line.categories:
+        parts.append(", ".join(t(CATEGORY_LABELS.get(category, "Other")) for category in line.categories))
+    if places:
+        parts.append(t("places left: {left} of {places}", left=line.places_left, places=line.places))
+    return " · ".join(parts)
+
+
+def _week_start(context: BotContext) -> date:
+    return run_service.next_week_start(context.runtime.clock.now(), context.runtime.config.tz)
+
+
+# Coordinators: plan, review, publish -----------------------------------------------------------------
+
+
+async def plan(update: Update, context: BotContext) -> None:
+    """Draft next week's runs from the open needs and show the plan for review."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    tz = context.runtime.config.tz
+    week_start, _ = await run_service.plan_next_week(context.store, context.me, tz)
+    await _show_plan(update, context, week_start)
+
+
+async def _show_plan(update: Update, context: BotContext, week_start: date) -> None:
+    t = context.t
+    lines = await run_service.week_lines(context.store, context.me, week_start, context.runtime.config.tz)
+    if not lines:
+        await show(update, context, t("Nothing to plan for the week from {day}: no open needs fit a handover "
+                                      "window.", day=week_start.strftime("%d.%m.%Y")))
+        return
+    text = [t("Plan for the week from {day}:", day=week_start.strftime("%d.%m.%Y"))]
+    rows: list[list[Choice]] = []
+    drafts = 0
+    for line in lines:
+        status = t("draft") if line.status.value == "draft" else t("published")
+        text.append(f"{status} · {run_text(context, line)}")
+        if line.status.value == "draft":
+            drafts += 1
+            rows.append([Choice(t("Drop {code}", code=line.code), "runs.drop", {"run": line.id}),
+                         Choice(t("Places 1↔2 {code}", code=line.code), "runs.places", {"run": line.id})])
+    if drafts:
+        rows.append([Choice(t("Publish all"), "runs.publish", {"week": week_start.toordinal()})])
+    await show(update, context, "\n".join(text), rows)
+
+
+async def publish(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Publish the week's drafts and tell matching volunteers, neutrally, how many tasks are open."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    tz = context.runtime.config.tz
+    try:
+        notices = await run_service.publish_week(context.store, context.me, date.fromordinal(payload["week"]), tz)
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    await show(update, context, context.t("Published. Volunteers told: {count}.", count=len(notices)))
+    for notice in notices:
+        await announce(context, notice)
+
+
+async def announce(context: BotContext, notice: run_service.Announcement) -> None:
+    """'2 new tasks for Thursday': no code, place or name on the lock screen."""
+    t = translator(notice.member.language)
+    lines = [t.plural("{count} new task for {day}", "{count} new tasks for {day}", count,
+                      day=f"{t(WEEKDAYS[day.weekday()])} {day:%d.%m}") for day, count in notice.by_day]
+    lines.append(t("Send /runs to see them."))
+    # Already translated here (plural forms); send_to_member's lookup then finds nothing and keeps it.
+    await send_to_member(context, notice.member, "\n".join(lines))
+
+
+async def drop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Take a draft run out of the plan; its needs are open again."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    try:
+        line = await run_service.run_line(context.store, payload["run"])
+        await run_service.drop(context.store, context.me, payload["run"])
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    await show(update, context, context.t("{code} taken out of the plan; its needs are open again.", code=line.code))
+
+
+async def places(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Switch a run between one and two volunteer places."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    try:
+        count = await run_service.toggle_places(context.store, context.me, payload["run"])
+        line = await run_service.run_line(context.store, payload["run"])
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    await show(update, context, context.t.plural("{code} now takes {count} volunteer.", "{code} now takes {count} "
+                                                 "volunteers.", count, code=line.code))
+
+
+# Volunteers: open runs, claim -------------------------------------------------------------------------
+
+
+def _volunteer(context: BotContext) -> bool:
+    member = context.me
+    return member.role is Role.VOLUNTEER and member.status is MemberStatus.ACTIVE
+
+
+async def open_runs(update: Update, context: BotContext) -> None:
+    """Open tasks in the volunteer's areas, each with a Claim button."""
+    if not _volunteer(context):
+        await deny(update, context)
+        return
+    t = context.t
+    if context.runtime.limiter.hit(context.me.id, "list_view") is not Verdict.OK:
+        await show(update, context, t("Please slow down and try again later."))
+        return
+    lines = await run_service.open_runs(context.store, context.me)
+    if not lines:
+        await show(update, context, t("No open tasks in your areas right now. You will hear when there are."))
+        return
+    rows = [[Choice(t("Claim {code}", code=line.code), "runs.claim", {"run": line.id})] for line in lines]
+    await show(update, context, "\n".join([t("Open tasks:"), *(run_text(context, line) for line in lines)]), rows)
+
+
+async def claim(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Take a place; a volunteer still on trial waits for a coordinator."""
+    if not _volunteer(context):
+        await deny(update, context)
+        return
+    t, member, runtime = context.t, context.me, context.runtime
+    if runtime.limiter.hit(member.id, "claim") is not Verdict.OK:
+        await show(update, context, t("Please slow down and try again later."))
+        return
+    trial = not member.trusted and member.runs_done < runtime.config.trial_runs
+    try:
+        assignment = await claims.claim(context.store, payload["run"], member.id, cap=CLAIM_CAP, trial=trial)
+        line = await run_service.run_line(context.store, assignment.run_id)
+    except DomainError as error:
+        await show(update, context, _error_text(context, error))
+        return
+    log.info("run claimed: member=%s run=%s trial=%s", member.id, assignment.run_id, trial)
+    if trial:
+        await show(update, context, t("Thank you. A coordinator will confirm your place on {code} soon; the details "
+                                      "follow after that.", code=line.code))
+        await _ask_coordinators(context, assignment.id)
+    else:
+        await show(update, context, t("Thank you. The place on {code} is yours. The details will come before the "
+                                      "task. See /myruns.", code=line.code))
+
+
+async def _ask_coordinators(context: BotContext, assignment_id: int) -> None:
+    """A trial claim: every active coordinator gets the neutral alert with Approve / Reject."""
+    async with context.store.read() as uow:
+        coordinators = await uow.members.list(role=Role.COORDINATOR, statuses=(MemberStatus.ACTIVE,))
+    ttl = context.runtime.config.callback_ttl_hours
+    for coordinator in coordinators:
+        t = translator(coordinator.language)
+        rows = [[Choice(t("Approve"), "runs.approve", {"assignment": assignment_id}),
+                 Choice(t("Reject"), "runs.reject", {"assignment": assignment_id})]]
+        tokens = await button_service.issue(context.store, coordinator.id, rows, ttl_hours=ttl)
+        try:
+            await context.bot.send_message(coordinator.chat_id, t("A claim is waiting for approval. Open /board."),
+                                           reply_markup=keyboard(tokens))
+        except TelegramError as error:
+            log.warning("approval request not sent: member=%s error=%s", coordinator.id, type(error).__name__)
+
+
+async def _decide(update: Update, context: BotContext, payload: dict[str, Any], approve: bool) -> None:
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    decide = claims.approve if approve else claims.reject
+    try:
+        assignment = await decide(context.store, payload["assignment"], context.me.id)
+        line = await run_service.run_line(context.store, assignment.run_id)
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    async with context.store.read() as uow:
+        volunteer = await uow.members.get(assignment.member_id)
+    if approve:
+        await show(update, context, context.t("Approved: {code}.", code=line.code))
+        message = "Your place on {code} is confirmed. The details will come before the task."
+    else:
+        await show(update, context, context.t("Rejected: {code}. The place is free again.", code=line.code))
+        message = "A coordinator could not confirm your place on {code} this time. Thank you for offering."
+    if volunteer is not None:
+        await send_to_member(context, volunteer, message, code=line.code)
+
+
+async def approve(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """A coordinator accepts a trial volunteer's claim."""
+    await _decide(update, context, payload, approve=True)
+
+
+async def reject(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """A coordinator declines a trial volunteer's claim; the place opens again."""
+    await _decide(update, context, payload, approve=False)
+
+
+# Volunteers: my runs, release ------------------------------------------------------------------------
+
+# More per-run buttons (Details, Confirm, Report) belong here: (label, action) pairs, payload {"assignment": id}.
+MY_RUN_BUTTONS: list[tuple[str, str]] = [("Give back {code}", "runs.release")]
+
+
+async def my_runs(update: Update, context: BotContext) -> None:
+    """The volunteer's claimed tasks, each with its buttons."""
+    if not _volunteer(context):
+        await deny(update, context)
+        return
+    t = context.t
+    mine = await run_service.my_runs(context.store, context.me)
+    if not mine:
+        await show(update, context, t("You have no tasks now. Send /runs to see open ones."))
+        return
+    text = [t("Your tasks:")]
+    rows = []
+    for item in mine:
+        waiting = t("waiting for a coordinator") if item.status == "awaiting_approval" else t("yours")
+        text.append(f"{run_text(context, item.line, places=False)} · {waiting}")
+        rows.append([Choice(t(label, code=item.line.code), action, {"assignment": item.assignment_id})
+                     for label, action in MY_RUN_BUTTONS])
+    await show(update, context, "\n".join(text), rows)
+
+
+async def release(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Give one's own place back; a late one alerts coordinators."""
+    if not _volunteer(context):
+        await deny(update, context)
+        return
+    try:
+        late = await claims.release(context.store, payload["assignment"], context.me.id)
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    await show(update, context, context.t("Done: the place is free again. Thank you for telling us in time."))
+    if late:
+        await tell_coordinators(context, "A place was given back less than a day before the task. Open /board.")
+
+
+COMMANDS = {"plan": plan, "runs": open_runs, "myruns": my_runs}
+ACTIONS = {
+    "runs.publish": publish, "runs.drop": drop, "runs.places": places, "runs.claim": claim,
+    "runs.approve": approve, "runs.reject": reject, "runs.release": release,
+}
+

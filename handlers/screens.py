@@ -1,0 +1,75 @@
+"""Shared bits of the coordinators' and families' screens: labels, dates, edit-or-send, refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot.services.buttons import Choice
+from bot.services.inputs import InputError
+from handlers.buttons import keyboard_for
+from handlers.context import BotContext
+from handlers.ui import answer_button, keyboard, reply
+
+UNKNOWN = "I did not understand that. Send /help to see what you can do."
+EXPIRED = "This button has expired. Send the command again."
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+CATEGORY_LABELS = {
+    "food": "Food", "hygiene": "Hygiene", "vitamins": "Vitamins", "medicine": "Medicine", "clothes": "Clothes",
+    "money": "Money to the prison account", "other": "Other",
+}
+KIND_LABELS = {
+    "sizo": "SIZO", "tsip_ivs": "TsIP / IVS", "colony": "Colony", "open_institution": "Open institution",
+    "house_arrest": "House arrest", "other": "Other",
+}
+STATUS_LABELS = {
+    "pre_trial": "pre-trial", "sentenced": "sentenced", "transferred": "transferred", "released": "released",
+}
+
+
+def today(context: BotContext) -> date:
+    """Today in the configured time zone: what "this month" and "not in the past" mean to people."""
+    runtime = context.runtime
+    return runtime.clock.now().astimezone(runtime.config.tz).date()
+
+
+def day_text(day: date | None) -> str:
+    return day.strftime("%d.%m.%Y") if day else "—"
+
+
+def kg_text(grams: int) -> str:
+    return f"{grams / 1000:g}"
+
+
+async def show(update: Update, context: BotContext, text: str, rows: list[list[Choice]] | None = None,
+               *, edit: bool = False) -> Message | None:
+    """Send a new message, or edit the one the pressed button sits on (toggle screens)."""
+    markup = keyboard(await keyboard_for(context, rows)) if rows else None
+    query = update.callback_query
+    if edit and query is not None and query.message is not None and getattr(query.message, "text", None):
+        await query.answer()
+        try:
+            return await query.edit_message_text(text[:4096], reply_markup=markup)
+        except TelegramError:
+            pass  # e.g. "message is not modified": fall through to a fresh message
+    if query is not None:
+        try:
+            await answer_button(update)
+        except TelegramError:
+            pass  # already answered by an earlier reply in the same handler
+    return await update.effective_chat.send_message(text[:4096], reply_markup=markup)
+
+
+async def deny(update: Update, context: BotContext) -> None:
+    """What anyone without the right role gets: the same as an unknown command or an expired button."""
+    if update.callback_query is not None:
+        await answer_button(update, context.t(EXPIRED))
+    else:
+        await reply(update, context.t(UNKNOWN))
+
+
+async def bad_input(update: Update, context: BotContext, error: InputError) -> None:
+    """Say what is expected; the conversation stays on the same step."""
+    await reply(update, context.t(error.message, **error.values) + " " + context.t("Or send /cancel to stop."))

@@ -1,0 +1,228 @@
+"""The operator's command line, run as a real process (`python -m bot`) the way an operator or a unit does.
+
+Every run also proves that neither the bot token nor the passphrase ever appears in what the CLI prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"  # the fake Bot API's token; token-shaped, not real
+OTHER_TOKEN = "987654321:AAH-cli-never-print-me-abcdefghijklmn"
+PASSPHRASE = "cli test passphrase — тэставы пароль"
+SECRETS = (TOKEN, OTHER_TOKEN, PASSPHRASE, "never-print-me", "тэставы")
+
+
+def _env(tmp_path: Path, **extra: str | None) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
+    env.update(PARCELBOT_DATA_DIR=str(tmp_path / "data"), PARCELBOT_KDF_COST="10", PARCELBOT_PASSPHRASE=PASSPHRASE,
+               PARCELBOT_TOKEN=TOKEN, PARCELBOT_API_BASE_URL="http://127.0.0.1:9/bot")
+    for key, value in extra.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def _assert_no_secrets(output: str) -> None:
+    leaked = [secret for secret in SECRETS if secret in output]
+    assert leaked == [], f"secret text in CLI output:\n{output}"
+
+
+def cli(tmp_path: Path, *args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=_env(tmp_path, **env), stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    _assert_no_secrets(result.stdout + result.stderr)
+    return result
+
+
+async def acli(tmp_path: Path, *args: str, **env: str | None) -> asyncio.subprocess.Process:
+    """Start the CLI without blocking the loop (a fake Bot API server may be serving in it)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=ROOT, env=_env(tmp_path, **env), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+async def finish(process: asyncio.subprocess.Process, timeout: float = 30) -> tuple[int, str]:  # noqa: ASYNC109
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    output = out.decode() + err.decode()
+    _assert_no_secrets(output)
+    return process.returncode, output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+@pytest.fixture
+def initialised(tmp_path: Path) -> Path:
+    result = cli(tmp_path, "init")
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "data"
+
+
+def test_init_creates_a_private_database_in_a_private_directory(tmp_path):
+    result = cli(tmp_path, "init")
+    assert result.returncode == 0, result.stderr
+    data = tmp_path / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "parcelbot.db").stat().st_mode) == 0o600
+    assert "parcelbot invite --role coordinator" in result.stdout
+
+
+def test_a_second_init_refuses_and_changes_nothing(initialised, tmp_path):
+    before = _files(initialised)
+    result = cli(tmp_path, "init")
+    assert result.returncode == 5
+    assert "already exists" in result.stderr
+    assert _files(initialised) == before
+
+
+def test_check_reports_integrity_ok(initialised, tmp_path):
+    result = cli(tmp_path, "check")
+    assert result.returncode == 0, result.stderr
+    assert "integrity: ok" in result.stdout
+
+
+def test_a_wrong_passphrase_exits_3_and_leaves_every_file_byte_identical(initialised, tmp_path):
+    before = _files(initialised)
+    for command in ("check", "invite --role volunteer", "run"):
+        result = cli(tmp_path, *command.split(), PARCELBOT_PASSPHRASE="a wrong passphrase entirely")
+        assert result.returncode == 3, (command, result.stderr)
+        assert "wrong passphrase" in result.stderr
+    assert _files(initialised) == before
+
+
+def test_a_missing_database_exits_4_and_says_to_run_init(tmp_path):
+    result = cli(tmp_path, "check")
+    assert result.returncode == 4
+    assert "parcelbot init" in result.stderr
+    assert not (tmp_path / "data" / "parcelbot.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "key"),
+    [
+        (["check"], {"PARCELBOT_TIMEZONE": "Mars/Olympus"}, "PARCELBOT_TIMEZONE"),
+        (["check"], {"PARCELBOT_KDF_COST": "99"}, "PARCELBOT_KDF_COST"),
+        (["check"], {"PARCELBOT_TOKEN": "12:never-print-me"}, "PARCELBOT_TOKEN"),
+        (["check"], {"PARCELBOT_PASSPHRASE": None, "PARCELBOT_PASSPHRASE_FILE": "/nonexistent/pass"},
+         "PARCELBOT_PASSPHRASE_FILE"),
+        (["run", "--webhook"], {}, "webhook.public_url"),
+        (["run"], {"PARCELBOT_TOKEN": None}, "telegram.token"),
+    ],
+)
+def test_a_bad_setting_exits_2_with_one_line_naming_the_key(tmp_path, args, env, key):
+    result = cli(tmp_path, *args, **env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0], result.stderr
+
+
+def test_a_bad_setting_in_the_file_names_the_section_and_key(tmp_path):
+    file = tmp_path / "bot.toml"
+    file.write_text('[webhook]\nport = 99999\n')
+    result = cli(tmp_path, "check", PARCELBOT_CONFIG=str(file))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "webhook.port" in result.stderr
+
+
+def test_secrets_come_from_files_named_by_the_environment(initialised, tmp_path):
+    # Given the passphrase and token only as files (Docker secrets, systemd credentials)
+    (tmp_path / "passphrase").write_text(PASSPHRASE + "\n")
+    (tmp_path / "token").write_text(OTHER_TOKEN + "\n")
+    result = cli(tmp_path, "check", PARCELBOT_PASSPHRASE=None, PARCELBOT_TOKEN=None,
+                 PARCELBOT_PASSPHRASE_FILE=str(tmp_path / "passphrase"), PARCELBOT_TOKEN_FILE=str(tmp_path / "token"))
+    assert result.returncode == 0, result.stderr
+    assert "integrity: ok" in result.stdout
+
+
+def test_token_file_from_the_environment_beats_the_token_in_the_file(tmp_path):
+    (tmp_path / "token").write_text(OTHER_TOKEN)
+    file = tmp_path / "bot.toml"
+    file.write_text(f'[telegram]\ntoken = "{TOKEN}"\n')
+    assert load_config(file, {}).token.value == TOKEN
+    assert load_config(file, {"PARCELBOT_TOKEN_FILE": str(tmp_path / "token")}).token.value == OTHER_TOKEN
+    assert load_config(file, {"PARCELBOT_TOKEN_FILE": str(tmp_path / "token"),
+                              "PARCELBOT_TOKEN": TOKEN}).token.value == TOKEN
+
+
+def test_help_works_through_python_m_bot(tmp_path):
+    result = cli(tmp_path, "--help")
+    assert result.returncode == 0
+    for command in ("init", "invite", "run", "check"):
+        assert command in result.stdout
+    run_help = cli(tmp_path, "run", "--help")
+    assert run_help.returncode == 0 and "--webhook" in run_help.stdout
+
+
+async def test_run_polls_answers_and_stops_cleanly_on_sigterm(initialised, tmp_path, fake_api):
+    # Given the bot running against the fake Bot API
+    process = await acli(tmp_path, "run", PARCELBOT_API_BASE_URL=fake_api.base_url)
+    try:
+        # When a stranger writes, Then the bot answers with the neutral line
+        fake_api.send_message(5_550_200_001, "hello", language_code="en")
+        await fake_api.wait_for("sendMessage", chat_id=5_550_200_001, timeout=30)
+        assert fake_api.sent_texts(5_550_200_001) == ["This is a private bot."]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code, output = await finish(process)
+    # And SIGTERM ends it cleanly
+    assert code == 0, output
+    assert "bot running (long polling)" in output and "stopping" in output
+
+
+async def test_run_webhook_takes_only_updates_with_the_secret(initialised, tmp_path, fake_api):
+    port = _free_port()
+    file = tmp_path / "bot.toml"
+    file.write_text(f'[webhook]\nport = {port}\npublic_url = "https://bot.example.org/telegram"\n')
+    process = await acli(tmp_path, "run", "--webhook", PARCELBOT_API_BASE_URL=fake_api.base_url,
+                         PARCELBOT_CONFIG=str(file))
+    try:
+        (call,) = await fake_api.wait_for("setWebhook", timeout=30)
+        secret = call.params["secret_token"]
+        url = f"http://127.0.0.1:{port}/telegram"
+        async with httpx.AsyncClient(timeout=5) as client:
+            update = fake_api.send_message(5_550_200_002, "hello", language_code="en")
+            wrong = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x" * 43})
+            assert wrong.status_code == 403
+            right = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            assert right.status_code == 200
+        await fake_api.wait_for("sendMessage", chat_id=5_550_200_002, timeout=10)
+        assert fake_api.sent_texts(5_550_200_002) == ["This is a private bot."]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code, output = await finish(process)
+    assert code == 0, output
+    assert secret not in output and "bot running (webhook)" in output
+
+
+async def test_a_rejected_token_gives_one_line_without_the_token(initialised, tmp_path, fake_api):
+    # PTB's InvalidToken message quotes the token; the CLI must not pass it on to journald.
+    process = await acli(tmp_path, "run", PARCELBOT_API_BASE_URL=fake_api.base_url, PARCELBOT_TOKEN=OTHER_TOKEN)
+    code, output = await finish(process)
+    assert code == 1
+    assert "InvalidToken" in output and "Traceback" not in output

@@ -1,0 +1,143 @@
+"""Runs journeys: a coordinator plans and publishes, volunteers hear neutrally, claim by button, one is too late."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain import (
+    FacilityKind,
+    FacilityRules,
+    HandoverWindow,
+    MemberStatus,
+    NeedCategory,
+    PrisonerStatus,
+    Role,
+    Urgency,
+)
+from tests.canary import find_canaries
+
+PRISONER_NAME = "Янина Канарейкина"
+NEED_DETAILS = "гречка и витамин D для Canary-77"
+FACILITY_NAME = "СИЗО-1 Валадарка канарейка"
+
+
+async def seed_week(bot) -> int:
+    """An area, a SIZO with a Thursday window and two places, one prisoner with two open needs."""
+    async with bot.store.write() as uow:
+        area = await uow.areas.add("Minsk")
+        facility = await uow.facilities.add(
+            kind=FacilityKind.SIZO, name=FACILITY_NAME, address="ул. Канарейки, 2", area_id=area.id,
+            rules=FacilityRules(windows=(HandoverWindow(3, "09:00", "13:00"),), kg_per_month=30),
+            effective_from=date(2026, 1, 1), places=2,
+        )
+        prisoner = await uow.prisoners.add(alias="Тихая Сосна", full_name=PRISONER_NAME, birth_year=1987,
+                                           facility_id=facility.id, status=PrisonerStatus.PRE_TRIAL)
+        await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=3000, details=NEED_DETAILS)
+        await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.HYGIENE, weight_g=500,
+                            urgency=Urgency.URGENT)
+    return area.id
+
+
+async def volunteer(bot, area_id: int, *, trusted: bool, weekdays=(3,), name="Anon"):
+    """A volunteer whose profile covers the area on the given weekdays (written directly: /profile is tested
+    in the members journeys)."""
+    person = await bot.join(Role.VOLUNTEER, name=name)
+    member = await bot.member(person)
+    async with bot.store.write() as uow:
+        await uow.members.set_profile(member.id, (area_id,), weekdays)
+        await uow.members.set_status(member.id, MemberStatus.ACTIVE)
+        await uow.members.set_trusted(member.id, trusted)
+    return person
+
+
+async def test_plan_publish_announce_claim_approve_and_the_third_hears_it_is_full(bot):
+    # Given a coordinator, a week of needs, two volunteers who go on Thursdays and one who goes on Mondays
+    coordinator = await bot.join(Role.COORDINATOR, name="Рагнеда")
+    area_id = await seed_week(bot)
+    trusted = await volunteer(bot, area_id, trusted=True, name="Алесь")
+    newcomer = await volunteer(bot, area_id, trusted=False, name="Zofia")
+    late = await volunteer(bot, area_id, trusted=True, name="Міхась")
+    monday_only = await volunteer(bot, area_id, trusted=True, weekdays=(0,))
+
+    # When the coordinator plans next week
+    await bot.send(coordinator, "/plan")
+    plan_text = bot.last_text(coordinator)
+    # Then one draft run shows coarsely: code, kind, area, Thursday and its window, one parcel, no names
+    assert "draft · R-" in plan_text and "SIZO · Minsk · Thu 03.12 · 09:00–13:00 · 1 parcel" in plan_text
+    assert PRISONER_NAME not in plan_text and "Валадарка" not in plan_text
+    code = plan_text.split("draft · ")[1].split(" ")[0]
+
+    # When they publish it
+    await bot.press_label(coordinator, "Publish all")
+    assert "Volunteers told: 3" in bot.last_text(coordinator)
+    # Then the Thursday volunteers hear a neutral line, the Monday-only volunteer hears nothing
+    for person in (trusted, newcomer, late):
+        assert bot.last_text(person).splitlines()[0] == "1 new task for Thu 03.12"
+    assert not any("new task" in text for text in bot.texts(monday_only))
+
+    # When the late one opens the list first but the other two claim before them
+    await bot.send(late, "/runs")
+    assert code in bot.last_text(late) and "places left: 2 of 2" in bot.last_text(late)
+    late_claim = bot.api.buttons(late.chat_id)[0][1]
+    await bot.send(trusted, "/runs")
+    await bot.press_label(trusted, f"Claim {code}")
+    assert "is yours" in bot.last_text(trusted)
+    await bot.send(newcomer, "/runs")
+    await bot.press_label(newcomer, f"Claim {code}")
+    assert "A coordinator will confirm your place" in bot.last_text(newcomer)
+    await bot.press(late, late_claim)
+    # Then the third hears it is full, and the list no longer offers it
+    assert bot.last_text(late) == "Sorry, this task is already full."
+    await bot.send(late, "/runs")
+    assert "No open tasks" in bot.last_text(late)
+
+    # And the coordinator approves the newcomer's claim from a neutral alert
+    assert bot.last_text(coordinator).startswith("A claim is waiting for approval.")
+    await bot.press_label(coordinator, "Approve")
+    assert "Your place on" in bot.last_text(newcomer) and "confirmed" in bot.last_text(newcomer)
+
+    # And /myruns lets a volunteer give the place back, which opens it for the third
+    await bot.send(trusted, "/myruns")
+    assert code in bot.last_text(trusted)
+    await bot.press_label(trusted, "Give back")
+    assert "free again" in bot.last_text(trusted)
+    await bot.send(late, "/runs")
+    await bot.press_label(late, f"Claim {code}")
+    assert "is yours" in bot.last_text(late)
+
+    # Nothing any volunteer saw names the recipient, the facility or the contents
+    for person in (trusted, newcomer, late, monday_only):
+        for text in bot.texts(person):
+            assert PRISONER_NAME not in text and "Валадарка" not in text and "Canary-77" not in text
+    await bot.stop()
+    assert find_canaries(bot.database_files, [PRISONER_NAME, NEED_DETAILS, FACILITY_NAME, "Canary-77"]) == []
+
+
+async def test_volunteers_and_families_cannot_plan_and_coordinators_cannot_claim(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    area_id = await seed_week(bot)
+    helper = await volunteer(bot, area_id, trusted=True)
+    family = await bot.join(Role.FAMILY)
+    for person in (helper, family):
+        await bot.send(person, "/plan")
+        assert "I did not understand" in bot.last_text(person)
+    async with bot.store.read() as uow:
+        assert await uow.runs.list() == []
+    await bot.send(coordinator, "/runs")
+    assert "I did not understand" in bot.last_text(coordinator)
+
+
+async def test_dropping_a_draft_reopens_its_needs_and_places_toggle(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    await seed_week(bot)
+    await bot.send(coordinator, "/plan")
+    await bot.press_label(coordinator, "Places 1↔2")
+    assert "now takes 1 volunteer." in bot.last_text(coordinator)
+    await bot.send(coordinator, "/plan")  # nothing new to plan: the same draft shows again
+    assert bot.last_text(coordinator).count("draft · R-") == 1
+    await bot.press_label(coordinator, "Drop")
+    assert "needs are open again" in bot.last_text(coordinator)
+    async with bot.store.read() as uow:
+        assert await uow.runs.list() == []
+        statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
+    assert statuses == {"open"}
