@@ -421,7 +421,10 @@ def extract(root: Path = ROOT) -> tuple[Catalog, list[DynamicSite]]:
 def read_catalogue(language: str) -> Catalog:
     path = po_path(language)
     if not path.exists():
-        return Catalog(locale=language, domain=DOMAIN, project="parcelbot")
+        return Catalog(locale=language, domain=DOMAIN, project="parcelbot", version="1",
+                       copyright_holder="parcelbot contributors", msgid_bugs_address="-",
+                       last_translator="parcelbot contributors", language_team=language, fuzzy=False,
+                       header_comment=f"# parcelbot: {language} messages. Ids are English; see bot/i18n_extract.py.")
     with path.open("rb") as source:
         return read_po(source, locale=language, domain=DOMAIN)
 

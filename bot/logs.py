@@ -7,7 +7,9 @@ import re
 
 # Loggers that would print URLs (with the token), update payloads or SQL if allowed to chatter.
 QUIET_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.ext", "aiosqlite", "apscheduler", "tornado")
-TOKEN_PATTERN = re.compile(r"\d{5,20}:[A-Za-z0-9_-]{30,}")
+# Same shape the config accepts for a token (digits, colon, 20+ URL-safe characters): broader than real
+# tokens on purpose, since a false positive only hides a harmless string.
+TOKEN_PATTERN = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{20,}")
 
 
 def redact(text: str) -> str:

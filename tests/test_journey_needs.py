@@ -247,7 +247,7 @@ async def test_hostile_input_keeps_each_step(bot):
 async def test_volunteers_and_families_get_nothing_about_prisoners(bot):
     coordinator = await bot.join(Role.COORDINATOR)
     await seed_facility(bot)
-    prisoner = await add_prisoner(bot, coordinator, name="Hidden Canary")
+    prisoner = await add_prisoner(bot, coordinator, name="Xylander Canary")
     await bot.send(coordinator, "/prisoners")
     token = dict(bot.api.buttons(coordinator.chat_id))[prisoner.alias]
     for role in (Role.VOLUNTEER, Role.FAMILY):
@@ -260,7 +260,7 @@ async def test_volunteers_and_families_get_nothing_about_prisoners(bot):
             assert UNKNOWN in bot.last_text(other)
         calls = await bot.press(other, token)
         assert not [c for c in calls if c.method == "sendMessage"]
-        assert all("Hidden" not in text and prisoner.alias not in text for text in bot.texts(other))
+        assert all("Xylander" not in text and prisoner.alias not in text for text in bot.texts(other))
 
 
 async def test_allowances_for_many_prisoners_take_a_constant_number_of_queries(bot):
