@@ -22,6 +22,7 @@ from bot.services import lockdown as lockdown_service
 from bot.services.buttons import TOKEN_PATTERN
 from bot.services.limits import InboundLimiter
 from handlers import (
+    board,
     buttons,
     commands_menu,
     common,
@@ -33,6 +34,9 @@ from handlers import (
     members,
     needs,
     prisoners,
+    reports,
+    run_details,
+    run_reports,
     runs,
 )
 from handlers.context import BotContext, Runtime
@@ -64,7 +68,8 @@ def file_url_for(api_base_url: str) -> str:
 
 # Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
 # optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
-FEATURE_MODULES = (common, coordinator, members, lockdown, facilities, prisoners, needs, family, runs)
+FEATURE_MODULES = (common, coordinator, members, lockdown, facilities, prisoners, needs, family, runs, reports,
+                   run_details, run_reports, board)
 
 
 def register_handlers(application: Application) -> None:

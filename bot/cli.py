@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import cli_maintenance as maintenance_commands
+from bot import cli_stats as stats_commands
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config
 from bot.domain import Role
@@ -214,6 +215,21 @@ async def cmd_facilities(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_sandbox(config: Config, args: argparse.Namespace) -> int:
+    """`parcelbot sandbox`: the bot in this terminal against the local emulator; no token, passphrase or ./data."""
+    from bot import sandbox
+
+    # Only the time zone is taken from the settings: the data dir, token and passphrase are never read.
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        start = sandbox.start_time(args.start)
+    except ValueError:
+        raise CliError(f"--start: expected a date and time such as 2026-11-23T09:00, got {args.start!r}",
+                       EXIT_CONFIG) from None
+    return await sandbox.main(start=start, language=args.language, timezone=config.timezone,
+                              facilities=args.facilities)
+
+
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]]] = {
@@ -222,7 +238,9 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], Coroutine[Any, Any, i
     "check": cmd_check,
     "run": cmd_run,
     "facilities": cmd_facilities,
+    "sandbox": cmd_sandbox,
     **maintenance_commands.COMMANDS,
+    **stats_commands.COMMANDS,
 }
 
 
@@ -243,7 +261,13 @@ def parser() -> argparse.ArgumentParser:
     facilities_import = facilities_sub.add_parser(
         "import", help="load facilities from a TOML file (same name updates; see examples/facilities.toml)")
     facilities_import.add_argument("file", type=Path, help="the TOML file")
+    sandbox = sub.add_parser("sandbox", help="try the bot in this terminal: local emulator, throw-away data, no token")
+    sandbox.add_argument("--start", help="fake clock start, e.g. 2026-11-23T09:00 (default: now, to the hour)")
+    sandbox.add_argument("--language", choices=["en", "ru", "be"], default="en", help="the people's language")
+    sandbox.add_argument("--facilities", type=Path, help="facility list to import (default: examples/facilities.toml)")
+    sandbox.add_argument("--verbose", action="store_true", help="show the bot's log lines on stderr")
     maintenance_commands.add_parsers(sub)
+    stats_commands.add_parsers(sub)
     return top
 
 

@@ -41,7 +41,11 @@ def to_db(moment: datetime) -> str:
 def from_db(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # fromisoformat is ~20x faster than strptime, and lists parse thousands of these per screen.
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None or not text.endswith("Z"):
+        raise ValueError(f"not a UTC database timestamp: {text!r}")
+    return moment
 
 
 def later(moment: datetime, **delta: float) -> datetime:

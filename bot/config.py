@@ -67,6 +67,13 @@ class Config:
     run_retention_days: int = 14
     request_retention_days: int = 30
     callback_ttl_hours: int = 48
+    claim_cap: int = 2
+    checkin_grace_hours: int = 4
+    second_alert_hours: int = 2
+    plan_weekday: int = 6
+    plan_time: str = "18:00"
+    digest_weekday: int = 0
+    digest_time: str = "09:00"
     lockdown_stops_process: bool = False
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
@@ -114,6 +121,13 @@ _SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
     ("retention", "run_days"): ("run_retention_days", "int:1:3650"),
     ("retention", "request_days"): ("request_retention_days", "int:1:3650"),
     ("security", "callback_ttl_hours"): ("callback_ttl_hours", "int:1:720"),
+    ("runs", "claim_cap"): ("claim_cap", "int:1:20"),
+    ("runs", "checkin_grace_hours"): ("checkin_grace_hours", "int:1:48"),
+    ("runs", "second_alert_hours"): ("second_alert_hours", "int:1:48"),
+    ("runs", "plan_weekday"): ("plan_weekday", "int:0:6"),
+    ("runs", "plan_time"): ("plan_time", "clock_time"),
+    ("reports", "digest_weekday"): ("digest_weekday", "int:0:6"),
+    ("reports", "digest_time"): ("digest_time", "clock_time"),
     ("security", "lockdown_stops_process"): ("lockdown_stops_process", "bool"),
     ("webhook", "listen"): ("webhook_listen", "host"),
     ("webhook", "port"): ("webhook_port", "int:1:65535"),
@@ -181,6 +195,10 @@ def _coerce(key: str, kind: str, raw: object, base: Path) -> object:
     if kind == "url_path":
         if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,200}", raw):
             raise ConfigError(f"{key}: expected a path such as /telegram (letters, digits, / . _ ~ -), got {raw!r}")
+        return raw
+    if kind == "clock_time":
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", raw):
+            raise ConfigError(f"{key}: expected a time of day such as 18:00, got {raw!r}")
         return raw
     if kind == "language":
         if raw not in LANGUAGES:

@@ -4,7 +4,7 @@ Message ids are English sentences with {named} placeholders. The Russian and Bel
 gettext .po files under bot/locales, read at run time with Babel (no compile step for whoever installs
 the bot). An id missing from a catalogue falls back to the English text, so the bot always says
 something sensible; tests/test_i18n.py makes sure none is missing. `python -m bot.i18n extract` adds
-new ids to the catalogues (bot/i18n_extract.py).
+new ids to the catalogues (bot/i18n_catalogues.py).
 """
 
 from __future__ import annotations
@@ -151,6 +151,6 @@ def _local(moment: datetime, tz: tzinfo | None) -> datetime:
 
 
 if __name__ == "__main__":  # python -m bot.i18n extract | check
-    from bot.i18n_extract import main
+    from bot.i18n_catalogues import main
 
     raise SystemExit(main())

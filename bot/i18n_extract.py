@@ -1,4 +1,4 @@
-"""Finding every message id in the code, and keeping the .po catalogues in step with it (Babel).
+"""Finding every message id in the code: a Babel extraction method that reads the syntax tree.
 
 Babel's own Python extractor sees only string literals written inside a keyword call. Here ids also
 travel through constants: t(UNKNOWN), t(CATEGORY_LABELS[c]), `for key, label in KIND_LABELS.items():
@@ -9,31 +9,16 @@ constants, names imported from the project's own modules, subscripts and .get() 
 tuples. What it cannot follow (a parameter, an attribute such as error.message) is listed as a dynamic
 call site by `python -m bot.i18n check`; mark such ids where they are written with N_("...").
 
-Commands (from the repository root):
-  python -m bot.i18n extract   add new ids to bot/locales/*/LC_MESSAGES/parcelbot.po (old ones that
-                               changed a little come back marked fuzzy, with the old translation)
-  python -m bot.i18n check     list ids missing or fuzzy in any catalogue; exit 1 if there are any
+The catalogues are kept in step by bot/i18n_catalogues.py (`python -m bot.i18n extract | check`).
 """
 
 from __future__ import annotations
 
 import ast
-import io
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po, write_po
-
-from bot.i18n import DOMAIN, ENUM_MESSAGE_IDS, TRANSLATED, po_path
-
-ROOT = Path(__file__).resolve().parents[1]
-MAPPING_FILE = "babel.cfg"
 
 # Called name -> positions (0-based) of its message-id arguments; a pair is (singular, plural).
 KEYWORDS: dict[str, tuple[int | tuple[int, int], ...]] = {
@@ -57,6 +42,7 @@ class DynamicSite:
     path: str
     line: int
     code: str
+    built: bool = False  # an f-string, "+" or "%" or .format(): a sentence built in code, never translatable
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.code}"
@@ -172,6 +158,7 @@ class Follower:
         self.project = project
         self.chain = chain  # innermost scope first, the module last
         self.complete = True
+        self.built = False
 
     def strings(self, node: ast.expr | None, depth: int = 0) -> list[str]:
         found: list[str] = []
@@ -180,6 +167,7 @@ class Follower:
                 found.append(value.value)
             else:
                 self.complete = False
+                self.built = self.built or _is_built(value)
         return found
 
     def values(self, node: ast.expr | None, depth: int = 0, chain: list[Scope] | None = None) -> list[ast.expr]:
@@ -202,7 +190,7 @@ class Follower:
             return self.values(node.args[0], depth + 1, chain)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
             default = self.values(node.args[1], depth + 1, chain) if len(node.args) > 1 else []
-            return self._dict_values(node.func.value, depth + 1, chain) + default
+            return self.elements(node.func.value, depth + 1, chain) + default
         return [node]
 
     def elements(self, node: ast.expr, depth: int, chain: list[Scope]) -> list[ast.expr]:
@@ -216,9 +204,6 @@ class Follower:
             else:
                 self.complete = False
         return found
-
-    def _dict_values(self, node: ast.expr, depth: int, chain: list[Scope]) -> list[ast.expr]:
-        return self.elements(node, depth, chain)
 
     def _iterated(self, iterable: ast.expr, depth: int, chain: list[Scope]) -> list[ast.expr]:
         """The items a for loop over `iterable` binds (dict.items() gives (key, value) pairs)."""
@@ -313,6 +298,14 @@ class Follower:
         return found
 
 
+def _is_built(node: ast.expr) -> bool:
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        return True
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+
+
 def _called_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Name):
         return func.id
@@ -367,7 +360,7 @@ def extract_ids(source: str, project: Project, path: str = "<source>", dynamic: 
                 yield from ((call.lineno, message) for message in found[0])
             if not follower.complete and dynamic is not None:
                 code = ", ".join(ast.unparse(argument) for argument in group if argument is not None)
-                dynamic.append(DynamicSite(path, call.lineno, code[:100]))
+                dynamic.append(DynamicSite(path, call.lineno, code[:100], follower.built))
 
 
 def _root_of(path: Path) -> Path:
@@ -378,7 +371,12 @@ def _root_of(path: Path) -> Path:
     return folder
 
 
-_PROJECTS: dict[Path, Project] = {}
+_PROJECTS: dict[Path, Project] = {}  # parsed modules, per source tree
+
+
+def forget_parsed(root: Path) -> None:
+    """Files may have changed since the last extraction in this process."""
+    _PROJECTS.pop(root, None)
 
 
 def extract_parcelbot(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, Any, list[str]]]:
@@ -391,106 +389,3 @@ def extract_parcelbot(fileobj, keywords, comment_tags, options) -> Iterator[tupl
     enums = str(options.get("enums", "")).lower() in ("1", "true", "yes")
     for line, message in extract_ids(source, project, str(relative), options.get("dynamic"), enums):
         yield (line, "ngettext", message, []) if isinstance(message, tuple) else (line, "gettext", message, [])
-
-
-# Catalogues ---------------------------------------------------------------------------------------------
-
-
-def extract(root: Path = ROOT) -> tuple[Catalog, list[DynamicSite]]:
-    """Every message id in bot/, handlers/ and schedules/ (as babel.cfg maps them) as a template."""
-    mapping = root / MAPPING_FILE
-    if not mapping.exists():
-        raise SystemExit(f"{mapping} not found: run this from a source checkout")
-    with mapping.open(encoding="utf-8") as config:
-        method_map, options_map = parse_mapping_cfg(config, str(mapping))
-    dynamic: list[DynamicSite] = []
-    _PROJECTS.pop(root, None)  # files may have changed since the last run in this process
-    options_map = {pattern: {**options, "root": str(root), "dynamic": dynamic}
-                   for pattern, options in options_map.items()}
-    template = Catalog(domain=DOMAIN, project="parcelbot")
-    for filename, line, message, comments, context in extract_from_dir(
-        root, method_map, options_map, keywords=BABEL_KEYWORDS
-    ):
-        template.add(message, None, [(filename, line)], auto_comments=comments, context=context)
-    for message in ENUM_MESSAGE_IDS:  # also found in bot/domain.py; here so nothing depends on the mapping
-        if message not in template:
-            template.add(message, None, [("bot/domain.py", 0)])
-    return template, dynamic
-
-
-def read_catalogue(language: str) -> Catalog:
-    path = po_path(language)
-    if not path.exists():
-        return Catalog(locale=language, domain=DOMAIN, project="parcelbot", version="1",
-                       copyright_holder="parcelbot contributors", msgid_bugs_address="-",
-                       last_translator="parcelbot contributors", language_team=language, fuzzy=False,
-                       header_comment=f"# parcelbot: {language} messages. Ids are English; see bot/i18n_extract.py.")
-    with path.open("rb") as source:
-        return read_po(source, locale=language, domain=DOMAIN)
-
-
-def missing(template: Catalog, catalogue: Catalog) -> list[str]:
-    """Ids of the template with no translation (or only a fuzzy one) in the catalogue."""
-    gaps = []
-    for message in template:
-        if not message.id:
-            continue
-        found = catalogue.get(message.id)
-        if found is None or found.fuzzy:
-            gaps.append(message.id[0] if isinstance(message.id, tuple) else message.id)
-            continue
-        strings = found.string if isinstance(found.string, tuple) else (found.string,)
-        forms = catalogue.num_plurals if isinstance(message.id, tuple) else 1
-        if len(strings) != forms or not all(strings):
-            gaps.append(message.id[0] if isinstance(message.id, tuple) else message.id)
-    return gaps
-
-
-def render(catalogue: Catalog) -> bytes:
-    out = io.BytesIO()
-    write_po(out, catalogue, width=0, sort_output=True, include_lineno=False)
-    return out.getvalue()
-
-
-def _without_dates(text: bytes) -> bytes:
-    return b"\n".join(line for line in text.splitlines()
-                      if not line.startswith((b'"POT-Creation-Date', b'"PO-Revision-Date')))
-
-
-def update(template: Catalog, languages: tuple[str, ...] = TRANSLATED) -> list[Path]:
-    """Merge the template into each catalogue; writes only files whose content changed."""
-    written = []
-    for language in languages:
-        catalogue = read_catalogue(language)
-        catalogue.update(template, update_creation_date=False)
-        path = po_path(language)
-        text = render(catalogue)
-        if path.exists() and _without_dates(path.read_bytes()) == _without_dates(text):
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text)
-        written.append(path)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    command = args[0] if args else "check"
-    if command not in ("extract", "check"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    template, dynamic = extract()
-    if command == "extract":
-        for path in update(template):
-            print(f"updated {path.relative_to(ROOT)}")
-    print(f"{len(template)} message ids")
-    gaps = 0
-    for language in TRANSLATED:
-        for message in missing(template, read_catalogue(language)):
-            gaps += 1
-            print(f"missing in {language}: {message!r}")
-    if dynamic:
-        print("not followed (make sure these ids are marked with N_(...) where they are written):")
-        for site in dynamic:
-            print(f"  {site}")
-    return 1 if gaps else 0

@@ -7,7 +7,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain import MemberStatus, Role
-from bot.i18n import N_, format_day, weekday_name
+from bot.i18n import N_, format_day, format_time, weekday_name
 from bot.services import membership
 from bot.services.buttons import Choice
 from bot.services.errors import LastCoordinator, NotAllowed, NotFound
@@ -375,10 +375,13 @@ async def audit(update: Update, context: BotContext) -> None:
     if not await _list_allowed(update, context):
         return
     t = context.t
+    tz = context.runtime.config.tz
     lines = await membership.audit_lines(context.store, context.me)
     text = "\n".join(
         [t("Recent activity:")]
-        + [f"{line.at} {line.actor or t('former member')}: {line.action} {line.subject}".strip() for line in lines]
+        + [f"{format_day(line.at, t.language, tz)} {format_time(line.at, t.language, tz)} "
+           f"{t(line.actor) if line.actor == 'operator' else line.actor or t('former member')}: "
+           f"{line.action} {line.subject}".strip() for line in lines]
     )
     await reply(update, text[:4000])
 

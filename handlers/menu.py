@@ -23,6 +23,8 @@ MENU: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("prisoners", N_("People we support, by alias"), (C,)),
     ("facilities", N_("Facilities and their parcel rules"), (C,)),
     ("plan", N_("Plan next week's runs and publish them"), (C,)),
+    ("board", N_("This week's runs: missed check-ins and gaps first"), (C,)),
+    ("report", N_("The week in figures and a chart"), (C,)),
     ("request", N_("Ask for support for your relative"), (F,)),
     ("status", N_("How your requests are going"), (F,)),
     ("lockdown", N_("Emergency: serve only coordinators (/lockdown off to end)"), (C,)),

@@ -34,12 +34,12 @@ from bot.services.limits import Verdict
 from bot.services.runs import RunLine
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
+from handlers.run_details import delete_run_details, send_details
 from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, show
 from handlers.ui import answer_button, keyboard
 
 log = logging.getLogger(__name__)
 
-CLAIM_CAP = 2  # live claims per volunteer; a config setting later
 ERRORS = {
     RunFull: "Sorry, this task is already full.",
     AlreadyClaimed: "You already have a place on this task.",
@@ -108,7 +108,8 @@ async def _show_plan(update: Update, context: BotContext, week_start: date) -> N
 
 
 async def publish(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """Publish the week's drafts and tell matching volunteers, neutrally, how many tasks are open."""
+    """Publish the week's drafts; the "announce_run" job tells matching volunteers, so a big announcement
+    never holds up this button (production sends also pass PTB's AIORateLimiter)."""
     if not context.me.is_coordinator:
         await deny(update, context)
         return
@@ -118,9 +119,7 @@ async def publish(update: Update, context: BotContext, payload: dict[str, Any]) 
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    await show(update, context, context.t("Published. Volunteers told: {count}.", count=len(notices)))
-    for notice in notices:
-        await announce(context, notice)
+    await show(update, context, context.t("Published. Volunteers to be told: {count}.", count=len(notices)))
 
 
 async def announce(context: BotContext, notice: run_service.Announcement) -> None:
@@ -198,7 +197,8 @@ async def claim(update: Update, context: BotContext, payload: dict[str, Any]) ->
         return
     trial = not member.trusted and member.runs_done < runtime.config.trial_runs
     try:
-        assignment = await claims.claim(context.store, payload["run"], member.id, cap=CLAIM_CAP, trial=trial)
+        assignment = await claims.claim(context.store, payload["run"], member.id, cap=runtime.config.claim_cap,
+                                        trial=trial, grace_hours=runtime.config.checkin_grace_hours)
         line = await run_service.run_line(context.store, assignment.run_id)
     except DomainError as error:
         await show(update, context, _error_text(context, error))
@@ -209,8 +209,9 @@ async def claim(update: Update, context: BotContext, payload: dict[str, Any]) ->
                                       "follow after that.", code=line.code))
         await _ask_coordinators(context, assignment.id)
     else:
-        await show(update, context, t("Thank you. The place on {code} is yours. The details will come before the "
-                                      "task. See /myruns.", code=line.code))
+        await show(update, context, t("Thank you. The place on {code} is yours. The details follow now; "
+                                      "see /myruns.", code=line.code))
+        await send_details(context, member, assignment.id)
 
 
 async def _ask_coordinators(context: BotContext, assignment_id: int) -> None:
@@ -234,9 +235,12 @@ async def _decide(update: Update, context: BotContext, payload: dict[str, Any], 
     if not context.me.is_coordinator:
         await deny(update, context)
         return
-    decide = claims.approve if approve else claims.reject
     try:
-        assignment = await decide(context.store, payload["assignment"], context.me.id)
+        if approve:
+            assignment = await claims.approve(context.store, payload["assignment"], context.me.id,
+                                              grace_hours=context.runtime.config.checkin_grace_hours)
+        else:
+            assignment = await claims.reject(context.store, payload["assignment"], context.me.id)
         line = await run_service.run_line(context.store, assignment.run_id)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
@@ -245,12 +249,14 @@ async def _decide(update: Update, context: BotContext, payload: dict[str, Any], 
         volunteer = await uow.members.get(assignment.member_id)
     if approve:
         await show(update, context, context.t("Approved: {code}.", code=line.code))
-        message = "Your place on {code} is confirmed. The details will come before the task."
+        message = "Your place on {code} is confirmed. The details follow now."
     else:
         await show(update, context, context.t("Rejected: {code}. The place is free again.", code=line.code))
         message = "A coordinator could not confirm your place on {code} this time. Thank you for offering."
     if volunteer is not None:
         await send_to_member(context, volunteer, message, code=line.code)
+        if approve:
+            await send_details(context, volunteer, assignment.id)
 
 
 async def approve(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -265,8 +271,12 @@ async def reject(update: Update, context: BotContext, payload: dict[str, Any]) -
 
 # Volunteers: my runs, release ------------------------------------------------------------------------
 
-# More per-run buttons (Details, Confirm, Report) belong here: (label, action) pairs, payload {"assignment": id}.
-MY_RUN_BUTTONS: list[tuple[str, str]] = [("Give back {code}", "runs.release")]
+# Per-run buttons: (label, action) pairs, payload {"assignment": id}; every action re-checks ownership and state.
+MY_RUN_BUTTONS: list[tuple[str, str]] = [
+    ("Details {code}", "runs.details"), ("Confirm {code}", "runs.confirm"), ("Report {code}", "runs.report"),
+    ("I'm safe {code}", "runs.safe"), ("Give back {code}", "runs.release"),
+]
+BUTTONS_PER_ROW = 3
 
 
 async def my_runs(update: Update, context: BotContext) -> None:
@@ -282,10 +292,12 @@ async def my_runs(update: Update, context: BotContext) -> None:
     text = [t("Your tasks:")]
     rows = []
     for item in mine:
-        waiting = t("waiting for a coordinator") if item.status == "awaiting_approval" else t("yours")
+        waiting = {"awaiting_approval": t("waiting for a coordinator"), "confirmed": t("confirmed")}.get(
+            item.status, t("yours"))
         text.append(f"{run_text(context, item.line, places=False)} · {waiting}")
-        rows.append([Choice(t(label, code=item.line.code), action, {"assignment": item.assignment_id})
-                     for label, action in MY_RUN_BUTTONS])
+        choices = [Choice(t(label, code=item.line.code), action, {"assignment": item.assignment_id})
+                   for label, action in MY_RUN_BUTTONS]
+        rows += [choices[i:i + BUTTONS_PER_ROW] for i in range(0, len(choices), BUTTONS_PER_ROW)]
     await show(update, context, "\n".join(text), rows)
 
 
@@ -299,6 +311,10 @@ async def release(update: Update, context: BotContext, payload: dict[str, Any]) 
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
+    async with context.store.read() as uow:
+        given_back = await uow.runs.get_assignment(payload["assignment"])
+    if given_back is not None:  # the details go with the place
+        await delete_run_details(context, given_back.run_id, context.me.id)
     await show(update, context, context.t("Done: the place is free again. Thank you for telling us in time."))
     if late:
         await tell_coordinators(context, "A place was given back less than a day before the task. Open /board.")

@@ -94,10 +94,11 @@ async def run_due_job(context: BotContext) -> None:
 
 async def install(application: Application) -> None:
     """At start-up: make sure recurring rows exist, run one round now, then every 30 s."""
-    from schedules import planning, retention  # register their jobs; imported here so the registry fills once
+    from schedules import digest, planning, retention, runs  # noqa: F401 - register their jobs, once
 
     await planning.ensure_scheduled(context_for(application))
     await retention.ensure_scheduled(context_for(application))
+    await digest.ensure_scheduled(context_for(application))
     await run_due(application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(run_due_job, interval=INTERVAL_SECONDS, first=1, name="due-work")

@@ -16,12 +16,8 @@ from schedules.jobs import Send, job
 from storage.repositories import UnitOfWork
 
 PLAN_KIND = "plan_week"
-PLAN_WEEKDAY = 6  # Sunday; the config may name another day later (config.plan_weekday)
+PLAN_WEEKDAY = 6  # Sunday: the default of [runs] plan_weekday
 PLAN_TIME = "18:00"
-
-
-def _setting(context: BotContext, name: str, default):
-    return getattr(context.runtime.config, name, default)
 
 
 def next_planning(now: datetime, tz: ZoneInfo, weekday: int = PLAN_WEEKDAY, at: str = PLAN_TIME
@@ -39,9 +35,8 @@ def next_planning(now: datetime, tz: ZoneInfo, weekday: int = PLAN_WEEKDAY, at: 
 async def ensure_scheduled(context: BotContext) -> None:
     """The next planning row exists (idempotent: called at every start-up and after each planning)."""
     runtime = context.runtime
-    moment, week_start = next_planning(runtime.clock.now(), runtime.config.tz,
-                                       _setting(context, "plan_weekday", PLAN_WEEKDAY),
-                                       _setting(context, "plan_time", PLAN_TIME))
+    config = runtime.config
+    moment, week_start = next_planning(runtime.clock.now(), config.tz, config.plan_weekday, config.plan_time)
     async with runtime.store.write() as uow:
         await uow.schedule.put(PLAN_KIND, week_start.toordinal(), moment)
 
@@ -52,8 +47,8 @@ async def plan_week(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send |
     tz = context.runtime.config.tz
     week_start = date.fromordinal(ref_id)
     now = uow.clock.now()
-    moment, next_week = next_planning(now, tz, _setting(context, "plan_weekday", PLAN_WEEKDAY),
-                                      _setting(context, "plan_time", PLAN_TIME))
+    config = context.runtime.config
+    moment, next_week = next_planning(now, tz, config.plan_weekday, config.plan_time)
     await uow.schedule.put(PLAN_KIND, next_week.toordinal(), moment)
     if run_service.week_bounds(week_start, tz)[1] <= now:
         return None

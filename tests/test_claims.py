@@ -151,3 +151,23 @@ async def test_a_member_cannot_release_someone_elses_place(store):
     await claims.release(store, assignment.id, owner)
     with pytest.raises(NotFound):  # released once; a replay changes nothing
         await claims.release(store, assignment.id, owner)
+
+
+async def test_a_place_books_its_reminders_and_deadlines_and_giving_it_back_cancels_them(store):
+    volunteer, trial = await add_members(store, 2)
+    (coordinator,) = await add_members(store, 1, Role.COORDINATOR)
+    run_id = await add_run(store, places=2)
+
+    async def pending_for(assignment_id: int) -> set[str]:
+        async with store.read() as uow:
+            return {item.kind for item in await uow.schedule.pending() if item.ref_id == assignment_id}
+
+    booked = {"remind_run", "confirm_deadline", "report_prompt", "checkin_deadline"}
+    mine = await claims.claim(store, run_id, volunteer, cap=2, trial=False)
+    assert await pending_for(mine.id) == booked
+    waiting = await claims.claim(store, run_id, trial, cap=2, trial=True)
+    assert await pending_for(waiting.id) == set()  # nothing until a coordinator approves
+    await claims.approve(store, waiting.id, coordinator)
+    assert await pending_for(waiting.id) == booked
+    await claims.release(store, mine.id, volunteer)
+    assert await pending_for(mine.id) == set()

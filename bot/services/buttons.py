@@ -28,15 +28,13 @@ async def issue(
 ) -> list[list[tuple[str, str]]]:
     """Turn rows of choices into rows of (label, token), all in one transaction."""
     expires_at = store.clock.now() + timedelta(hours=ttl_hours)
-    keyboard: list[list[tuple[str, str]]] = []
+    choices = [choice for row in rows for choice in row]
     async with store.write() as uow:
-        for row in rows:
-            keyboard.append([
-                (choice.label, await uow.tokens.issue(member_id, choice.action, choice.payload,
-                                                      expires_at=expires_at, single_use=choice.single_use))
-                for choice in row
-            ])
-    return keyboard
+        tokens = iter(await uow.tokens.issue_many(
+            member_id, [(choice.action, choice.payload, choice.single_use) for choice in choices],
+            expires_at=expires_at,
+        ))
+    return [[(choice.label, next(tokens)) for choice in row] for row in rows]
 
 
 async def redeem(store: Store, token: str, member_id: int) -> tuple[str, dict[str, Any]] | None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain import Assignment, AssignmentStatus, MemberStatus, Role, RunStatus
+from bot.services import run_jobs
 from bot.services.errors import AlreadyClaimed, ClaimCapReached, NotAllowed, NotFound, RunFull, RunNotOpen
 from storage.store import Store
 
 LATE_RELEASE = timedelta(hours=24)  # a place given back this close to the window needs a coordinator's eye
 
 
-async def claim(store: Store, run_id: int, member_id: int, *, cap: int, trial: bool) -> Assignment:
+async def claim(store: Store, run_id: int, member_id: int, *, cap: int, trial: bool,
+                grace_hours: int = run_jobs.DEFAULT_GRACE_HOURS) -> Assignment:
     """Take a place on a published, future run. Trial volunteers wait for a coordinator's approval."""
     async with store.write() as uow:
         now = uow.clock.now()
@@ -35,6 +37,8 @@ async def claim(store: Store, run_id: int, member_id: int, *, cap: int, trial: b
             raise RunFull()
         status = AssignmentStatus.AWAITING_APPROVAL if trial else AssignmentStatus.CLAIMED
         assignment = await uow.runs.add_assignment(run_id, member_id, status)
+        if not trial:  # a trial claim gets its reminders and deadlines when it is approved
+            await run_jobs.book_assignment(uow, run, assignment.id, grace_hours=grace_hours)
         await uow.audit.add("run.claimed", actor_id=member_id, subject=run.code)
         return assignment
 
@@ -61,11 +65,11 @@ async def release(store: Store, assignment_id: int, member_id: int) -> bool:
 
 
 # Scheduled work keyed by an assignment id; released or rejected assignments drop theirs.
-ASSIGNMENT_JOBS: tuple[str, ...] = ("remind_run", "checkin_deadline")
+ASSIGNMENT_JOBS: tuple[str, ...] = run_jobs.ASSIGNMENT_JOBS
 
 
 async def _decide(store: Store, assignment_id: int, coordinator_id: int, to: AssignmentStatus,
-                  action: str) -> Assignment:
+                  action: str, grace_hours: int = run_jobs.DEFAULT_GRACE_HOURS) -> Assignment:
     async with store.write() as uow:
         coordinator = await uow.members.get(coordinator_id)
         if coordinator is None or not coordinator.is_coordinator or coordinator.status is not MemberStatus.ACTIVE:
@@ -76,16 +80,20 @@ async def _decide(store: Store, assignment_id: int, coordinator_id: int, to: Ass
         if not await uow.runs.set_assignment_status(assignment_id, to,
                                                     only_from=(AssignmentStatus.AWAITING_APPROVAL,)):
             raise NotFound()  # already decided by another coordinator, or released meanwhile
+        run = await uow.runs.get(assignment.run_id)
         if to is AssignmentStatus.RELEASED:
             await uow.schedule.cancel_ref(assignment_id, ASSIGNMENT_JOBS)
-        run = await uow.runs.get(assignment.run_id)
+        elif run is not None:
+            await run_jobs.book_assignment(uow, run, assignment_id, grace_hours=grace_hours)
         await uow.audit.add(action, actor_id=coordinator_id, subject=run.code if run else "")
         return await uow.runs.get_assignment(assignment_id)
 
 
-async def approve(store: Store, assignment_id: int, coordinator_id: int) -> Assignment:
+async def approve(store: Store, assignment_id: int, coordinator_id: int, *,
+                  grace_hours: int = run_jobs.DEFAULT_GRACE_HOURS) -> Assignment:
     """A trial volunteer's claim accepted: the place is theirs and the details may follow."""
-    return await _decide(store, assignment_id, coordinator_id, AssignmentStatus.CLAIMED, "run.claim_approved")
+    return await _decide(store, assignment_id, coordinator_id, AssignmentStatus.CLAIMED, "run.claim_approved",
+                         grace_hours)
 
 
 async def reject(store: Store, assignment_id: int, coordinator_id: int) -> Assignment:

@@ -7,9 +7,10 @@ messages, tell coordinators) is returned to the caller, which does it after the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain import Area, Member, MemberStatus, Role, TrackedMessage
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, N_
 from bot.services.errors import LastCoordinator, NotAllowed, NotFound
 from storage.repositories import UnitOfWork
 from storage.store import Store
@@ -35,7 +36,7 @@ class MemberView:
 
 @dataclass(frozen=True)
 class AuditLine:
-    at: str
+    at: datetime  # UTC; the handler shows it in the configured time zone and the member's language
     action: str
     actor: str
     subject: str = field(repr=False)
@@ -157,9 +158,9 @@ async def audit_lines(store: Store, actor: Member, limit: int = 30) -> list[Audi
                 pseudonyms[entry.actor_id] = member.pseudonym if member else ""
     return [
         AuditLine(
-            at=entry.at.strftime("%d.%m %H:%M"),
+            at=entry.at,
             action=entry.action,
-            actor=pseudonyms.get(entry.actor_id, "") if entry.actor_id is not None else "operator",
+            actor=pseudonyms.get(entry.actor_id, "") if entry.actor_id is not None else N_("operator"),
             subject=entry.subject,
         )
         for entry in entries
@@ -185,15 +186,20 @@ async def freeze(store: Store, actor: Member | None, member_id: int, reason: str
     if actor is not None:
         require_coordinator(actor)
     async with store.write() as uow:
-        target = await _target(uow, member_id)
-        if target.status is MemberStatus.FROZEN:
-            return Cleanup(target.pseudonym)
-        await _guard_last_coordinator(uow, target)
-        await uow.members.set_status(member_id, MemberStatus.FROZEN)
-        released = await _release_claims(uow, member_id)
-        await uow.tokens.revoke_member(member_id)
-        await uow.conversations.clear(member_id)
-        await uow.audit.add(f"member.frozen.{reason}", actor_id=actor.id if actor else None, subject=target.pseudonym)
+        return await freeze_in(uow, actor, member_id, reason)
+
+
+async def freeze_in(uow: UnitOfWork, actor: Member | None, member_id: int, reason: str) -> Cleanup:
+    """The same inside a caller's transaction (the missed check-in job freezes with its own row)."""
+    target = await _target(uow, member_id)
+    if target.status is MemberStatus.FROZEN:
+        return Cleanup(target.pseudonym)
+    await _guard_last_coordinator(uow, target)
+    await uow.members.set_status(member_id, MemberStatus.FROZEN)
+    released = await _release_claims(uow, member_id)
+    await uow.tokens.revoke_member(member_id)
+    await uow.conversations.clear(member_id)
+    await uow.audit.add(f"member.frozen.{reason}", actor_id=actor.id if actor else None, subject=target.pseudonym)
     return Cleanup(target.pseudonym, released_runs=released)
 
 

@@ -7,7 +7,7 @@ looked in the audit.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -167,12 +167,18 @@ async def release(store: Store, actor, prisoner_id: int) -> int:
 # Allowances ------------------------------------------------------------------------------------------
 
 
-async def allowances(uow: UnitOfWork, prisoner_ids: Collection[int], on: date) -> dict[int, Allowance]:
-    """Allowances for many prisoners in three queries, whatever their number (the planner asks for all)."""
+async def allowances(uow: UnitOfWork, prisoner_ids: Collection[int], on: date,
+                     known: Mapping[int, Prisoner] | None = None) -> dict[int, Allowance]:
+    """Allowances for many prisoners in three queries, whatever their number (the planner asks for all).
+
+    `known`: prisoners the caller already read in this transaction, so they are not opened twice."""
     ids = list(dict.fromkeys(prisoner_ids))
     if not ids:
         return {}
-    prisoners = await uow.prisoners.many(ids)
+    if known is not None and all(prisoner_id in known for prisoner_id in ids):
+        prisoners = {prisoner_id: known[prisoner_id] for prisoner_id in ids}
+    else:
+        prisoners = await uow.prisoners.many(ids)
     histories = await uow.facilities.rules_histories(
         sorted({p.facility_id for p in prisoners.values() if p.facility_id is not None}))
     delivered: dict[int, list[DeliveredParcel]] = {}

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import FacilityKind, Member, MemberStatus, NeedStatus, PrisonerStatus, Role, Run, RunStatus
-from bot.services import planner
+from bot.services import planner, run_jobs
 from bot.services import prisoners as prisoner_service
 from bot.services.errors import NotAllowed, NotFound
 from bot.services.planner import PlanFacility, PlanNeed, PlanPrisoner
@@ -86,7 +86,8 @@ async def plan_in(uow: UnitOfWork, week_start: date, tz: ZoneInfo) -> list[Run]:
     served = await _already_served(uow, week_start, tz)
     people = [p for p in await uow.prisoners.list(statuses=PLANNABLE) if p.id not in served]
     needs = await uow.needs.list(status=NeedStatus.OPEN, prisoner_ids=[p.id for p in people])
-    allowances = await prisoner_service.allowances(uow, sorted({need.prisoner_id for need in needs}), week_start)
+    allowances = await prisoner_service.allowances(uow, sorted({need.prisoner_id for need in needs}), week_start,
+                                                   known={p.id: p for p in people})
     drafts = planner.plan_week(
         week_start,
         [PlanFacility(f.id, f.area_id, f.rules.windows, f.places) for f in facilities],
@@ -112,20 +113,26 @@ async def plan_next_week(store: Store, actor: Member, tz: ZoneInfo) -> tuple[dat
 async def _lines(uow: UnitOfWork, runs: list[Run]) -> list[RunLine]:
     if not runs:
         return []
-    facilities = {facility.id: facility for facility in await uow.facilities.list()}
+    # Kind and area only (plain columns): opening every facility's name, address and rules per list was
+    # the bulk of a /runs reply.
+    placements = await uow.facilities.placements()
     areas = {area.id: area.name for area in await uow.areas.list()}
     counts = await uow.runs.parcel_counts(run.id for run in runs)
     taken = await uow.runs.live_counts(run.id for run in runs)
     lines = []
     for run in runs:
-        facility = facilities.get(run.facility_id)
+        kind, area_id = placements.get(run.facility_id, (FacilityKind.OTHER, None))
         parcels, grams, categories = counts[run.id]
         lines.append(RunLine(
-            run.id, run.code, run.status, facility.kind if facility else FacilityKind.OTHER,
-            areas.get(facility.area_id, "") if facility else "", run.window_start, run.window_end,
-            parcels, grams, categories, run.places, taken[run.id],
+            run.id, run.code, run.status, kind, areas.get(area_id, "") if area_id is not None else "",
+            run.window_start, run.window_end, parcels, grams, categories, run.places, taken[run.id],
         ))
     return lines
+
+
+async def lines_in(uow: UnitOfWork, runs: list[Run]) -> list[RunLine]:
+    """Coarse lines for runs read in the caller's transaction (the coordinators' board)."""
+    return await _lines(uow, runs)
 
 
 async def week_lines(store: Store, actor: Member, week_start: date, tz: ZoneInfo,
@@ -142,10 +149,9 @@ async def open_runs(store: Store, member: Member) -> list[RunLine]:
         raise NotAllowed()
     async with store.read() as uow:
         now = uow.clock.now()
-        runs = await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now)
-        facilities = {facility.id: facility for facility in await uow.facilities.list()}
-        mine = [run for run in runs if facilities.get(run.facility_id) is not None
-                and facilities[run.facility_id].area_id in member.area_ids]
+        placements = await uow.facilities.placements()
+        nearby = [facility_id for facility_id, (_, area_id) in placements.items() if area_id in member.area_ids]
+        mine = await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now, facility_ids=nearby)
         lines = await _lines(uow, mine)
     return [line for line in lines if line.places_left > 0][:OPEN_LIST_LIMIT]
 
@@ -208,12 +214,14 @@ class Announcement:
 
 
 async def publish_week(store: Store, actor: Member, week_start: date, tz: ZoneInfo) -> list[Announcement]:
-    """Publish every draft of the week; return the neutral announcements for matching volunteers."""
+    """Publish every draft of the week; return who will hear of it (the "announce_run" job tells them)."""
     require_coordinator(actor)
     start, end = week_bounds(week_start, tz)
     async with store.write() as uow:
         drafts = await uow.runs.list(statuses=(RunStatus.DRAFT,), start=start, end=end)
         published = [run for run in drafts if await uow.runs.publish(run.id)]
+        for run in published:
+            await run_jobs.book_run(uow, run)
         await uow.audit.add("runs.published", actor_id=actor.id, subject=str(len(published)))
         facilities = {facility.id: facility for facility in await uow.facilities.list()}
         volunteers = await uow.members.list(role=Role.VOLUNTEER, statuses=(MemberStatus.ACTIVE,))

@@ -15,6 +15,7 @@ from storage.repositories.messages import TrackedMessages
 from storage.repositories.meta import Meta
 from storage.repositories.needs import Needs
 from storage.repositories.prisoners import Prisoners
+from storage.repositories.reports import Reports
 from storage.repositories.requests import Requests
 from storage.repositories.retention import Retention
 from storage.repositories.runs import Runs
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.runs = Runs(session, keyring, clock)
         self.schedule = Schedule(session, keyring, clock)
         self.retention = Retention(session, keyring, clock)
+        self.reports = Reports(session, keyring, clock)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table: what `parcelbot check` reports and what a seized disk shows anyway."""

@@ -107,6 +107,11 @@ class Facilities(Repository):
         facilities = [self._facility(row, _in_force(histories.get(row[0], []), day)) for row in rows]
         return sorted(facilities, key=lambda facility: facility.name.casefold())
 
+    async def placements(self) -> dict[int, tuple[FacilityKind, int | None]]:
+        """Kind and area of every facility, from plain columns only: what coarse run lists need, no opening."""
+        rows = await self.session.all("SELECT id, kind, area_id FROM facilities")
+        return {row[0]: (FacilityKind(row[1]), row[2]) for row in rows}
+
     async def by_name(self, name: str) -> Facility | None:
         """Names are sealed and facilities few (dozens), so open them all rather than keep a name index."""
         wanted = " ".join(name.split()).casefold()

@@ -82,16 +82,17 @@ class Runs(Repository):
              to_db(now)),
         )
         links: list[tuple[int, int]] = []
+        parcels = []
         for parcel in draft.parcels:
             parcel_id = new_id()
             lines = [contents.get(need_id, "") for need_id in parcel.need_ids]
-            await self.session.run(
-                "INSERT INTO parcels (id, run_id, prisoner_id, weight_g, categories, contents)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (parcel_id, run_id, parcel.prisoner_id, parcel.weight_g, ",".join(parcel.categories),
-                 self._seal_parcel("contents", parcel_id, lines)),
-            )
+            parcels.append((parcel_id, run_id, parcel.prisoner_id, parcel.weight_g, ",".join(parcel.categories),
+                            self._seal_parcel("contents", parcel_id, lines)))
             links += [(parcel_id, need_id) for need_id in parcel.need_ids]
+        await self.session.run_many(  # one call for all parcels: each aiosqlite call is a thread hop
+            "INSERT INTO parcels (id, run_id, prisoner_id, weight_g, categories, contents) VALUES (?, ?, ?, ?, ?, ?)",
+            parcels,
+        )
         await self.session.run_many("INSERT INTO parcel_needs (parcel_id, need_id) VALUES (?, ?)", links)
         await self._set_needs([need_id for _, need_id in links], "planned", "open")
         return Run(run_id, code, draft.facility_id, draft.window_start, draft.window_end, draft.places,
@@ -120,9 +121,12 @@ class Runs(Repository):
         return None if row is None else _run(row)
 
     async def list(self, *, statuses: Iterable[RunStatus] = (), start: datetime | None = None,
-                   end: datetime | None = None) -> list[Run]:
-        """Runs by status and window (start <= window_start < end), in window order."""
+                   end: datetime | None = None, facility_ids: Iterable[int] | None = None) -> list[Run]:
+        """Runs by status, window (start <= window_start < end) and facility, in window order."""
         sql, params = f"SELECT {_RUN} FROM runs WHERE 1=1", []
+        if facility_ids is not None:
+            sql += " AND facility_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(facility_ids)))
         statuses = [status.value for status in statuses]
         if statuses:
             sql += f" AND status IN ({_marks(len(statuses))})"
@@ -264,6 +268,25 @@ class Runs(Repository):
             f" AND run_id IN ({_marks(len(run_ids))}) GROUP BY run_id", run_ids,
         )
         return {run_id: 0 for run_id in run_ids} | dict(rows)
+
+    async def check_in(self, assignment_id: int) -> bool:
+        """The volunteer said they are safe; the first moment counts."""
+        return await self.session.run(
+            "UPDATE assignments SET checked_in_at = ? WHERE id = ? AND checked_in_at IS NULL",
+            (to_db(self.clock.now()), assignment_id),
+        ) == 1
+
+    async def assignments_by_status(self, statuses: Iterable[AssignmentStatus], *, start: datetime,
+                                    end: datetime) -> list[Assignment]:
+        """Assignments in these states on runs whose window starts in [start, end) (the coordinators' board)."""
+        values = [status.value for status in statuses]
+        rows = await self.session.all(
+            f"SELECT {', '.join('a.' + column for column in _ASSIGNMENT.split(', '))} FROM assignments a"
+            f" JOIN runs r ON r.id = a.run_id WHERE a.status IN ({_marks(len(values))})"
+            " AND r.window_start >= ? AND r.window_start < ? ORDER BY r.window_start, a.id",
+            (*values, to_db(start), to_db(end)),
+        )
+        return [_assignment(row) for row in rows]
 
     async def set_assignment_status(self, assignment_id: int, status: AssignmentStatus, *,
                                     only_from: Iterable[AssignmentStatus] = ()) -> bool:

@@ -38,6 +38,15 @@ class Schedule(Repository):
             (new_id(), kind, ref_id, to_db(due_at)),
         )
 
+    async def postpone(self, kind: str, ref_id: int, due_at: datetime) -> None:
+        """Put work back (done or not) to run later: used inside the job's own transaction, so marking it
+        done and postponing commit together (e.g. a message held back while the bot is in lockdown)."""
+        await self.session.run(
+            "INSERT INTO scheduled (id, kind, ref_id, due_at, done_at) VALUES (?, ?, ?, ?, NULL)"
+            " ON CONFLICT(kind, ref_id) DO UPDATE SET due_at = excluded.due_at, done_at = NULL",
+            (new_id(), kind, ref_id, to_db(due_at)),
+        )
+
     async def cancel(self, kind: str, ref_id: int) -> bool:
         return await self.session.run(
             "DELETE FROM scheduled WHERE kind = ? AND ref_id = ? AND done_at IS NULL", (kind, ref_id)

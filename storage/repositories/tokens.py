@@ -29,6 +29,24 @@ class CallbackTokens(Repository):
         )
         return token
 
+    async def issue_many(self, member_id: int, choices: list[tuple[str, dict[str, Any], bool]], *,
+                         expires_at: datetime) -> list[str]:
+        """Tokens for many (action, payload, single_use) at once: one statement for a whole keyboard."""
+        tokens, rows = [], []
+        expires = to_db(expires_at)
+        for action, payload, single_use in choices:
+            token = secrets.token_urlsafe(16)
+            token_hash = self._hash(token)
+            rows.append((token_hash, member_id, action, self.seal_json("payload", token_hash.hex(), payload),
+                         expires, int(single_use)))
+            tokens.append(token)
+        await self.session.run_many(
+            "INSERT INTO callback_tokens (token_hash, member_id, action, payload, expires_at, single_use)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return tokens
+
     async def redeem(self, token: str, member_id: int, now: datetime) -> tuple[str, dict[str, Any]] | None:
         """The action and payload if this token is this member's, unexpired and unused; else None.
 

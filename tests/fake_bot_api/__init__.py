@@ -1,10 +1,22 @@
-"""A fake Telegram Bot API server for tests and the terminal sandbox (see ``server.py``)."""
+"""The tests' fake Telegram Bot API: the emulator now lives in the package (bot/emulator); this re-exports it."""
 
-from .server import DEFAULT_BOT_ID, DEFAULT_TOKEN, FAULT_KINDS, ApiError, Call, FakeBotApi
-from .spec import SPEC_ENV_VAR, ApiSpec, ApiSpecNotFoundError, InputFileUpload
+from bot.emulator import (
+    DEFAULT_BOT_ID,
+    DEFAULT_BOT_USERNAME,
+    DEFAULT_TOKEN,
+    FAULT_KINDS,
+    SPEC_ENV_VAR,
+    ApiError,
+    ApiSpec,
+    ApiSpecNotFoundError,
+    Call,
+    FakeBotApi,
+    InputFileUpload,
+)
 
 __all__ = [
     "DEFAULT_BOT_ID",
+    "DEFAULT_BOT_USERNAME",
     "DEFAULT_TOKEN",
     "FAULT_KINDS",
     "SPEC_ENV_VAR",

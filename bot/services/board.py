@@ -1,0 +1,93 @@
+"""The coordinators' board: this week's runs, status first, what needs action at the top.
+
+Missed check-ins come first (someone may have been detained), then claims waiting for approval, then
+one line per run. A run is flagged when it still has free places within 48 h of its window, or a place
+is not confirmed within 24 h.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain import AssignmentStatus, Member, RunStatus
+from bot.services import runs as run_service
+from bot.services.run_jobs import REMIND_BEFORE, UNCLAIMED_BEFORE
+from bot.services.runs import RunLine
+from storage.store import Store
+
+SHOWN_RUNS = (RunStatus.PUBLISHED, RunStatus.DONE, RunStatus.FAILED)
+UNCONFIRMED_WARNING = REMIND_BEFORE  # 24 h: the reminder went and nobody confirmed yet
+
+
+@dataclass(frozen=True)
+class BoardRun:
+    line: RunLine
+    state: str  # open | claimed | confirmed | done | failed
+    confirmed: int
+    warning: bool
+
+
+@dataclass(frozen=True)
+class PersonOnRun:
+    assignment_id: int
+    pseudonym: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Board:
+    missed: tuple[PersonOnRun, ...]
+    waiting: tuple[PersonOnRun, ...]
+    runs: tuple[BoardRun, ...]
+
+
+def _state(run_status: RunStatus, live: list, places: int) -> str:
+    if run_status is RunStatus.DONE:
+        return "done"
+    if run_status is RunStatus.FAILED:
+        return "failed"
+    if not live:
+        return "open"
+    confirmed = [a for a in live if a.status is AssignmentStatus.CONFIRMED]
+    return "confirmed" if len(confirmed) >= places else "claimed"
+
+
+async def board(store: Store, actor: Member, now: datetime, tz) -> Board:
+    """This local week (Monday to Sunday) plus anything missed in the last seven days."""
+    run_service.require_coordinator(actor)
+    today = now.astimezone(tz).date()
+    start, end = run_service.week_bounds(today - timedelta(days=today.weekday()), tz)
+    async with store.read() as uow:
+        runs = await uow.runs.list(statuses=SHOWN_RUNS, start=start, end=end)
+        lines = {line.id: line for line in await run_service.lines_in(uow, runs)}
+        missed_rows = await uow.runs.assignments_by_status((AssignmentStatus.MISSED,), start=now - timedelta(days=7),
+                                                           end=end)
+        waiting_rows = await uow.runs.assignments_by_status((AssignmentStatus.AWAITING_APPROVAL,), start=now,
+                                                            end=now + timedelta(days=14))
+        people: dict[int, str] = {}
+        codes: dict[int, str] = {run.id: run.code for run in runs}
+        for row in (*missed_rows, *waiting_rows):
+            if row.member_id not in people:
+                member = await uow.members.get(row.member_id)
+                people[row.member_id] = member.pseudonym if member else "—"
+            if row.run_id not in codes:
+                run = await uow.runs.get(row.run_id)
+                codes[row.run_id] = run.code if run else "—"
+        live = {run.id: await uow.runs.assignments_of(run.id, live_only=True) for run in runs}
+    items = []
+    for run in runs:
+        line = lines[run.id]
+        holders = [a for a in live[run.id] if a.status is not AssignmentStatus.REPORTED]
+        state = _state(run.status, live[run.id], run.places)
+        confirmed = sum(a.status in (AssignmentStatus.CONFIRMED, AssignmentStatus.REPORTED) for a in live[run.id])
+        upcoming = run.status is RunStatus.PUBLISHED and now < run.window_start
+        unclaimed = upcoming and line.places_left > 0 and run.window_start - now <= UNCLAIMED_BEFORE
+        unconfirmed = upcoming and run.window_start - now <= UNCONFIRMED_WARNING and any(
+            a.status is not AssignmentStatus.CONFIRMED for a in holders)
+        items.append(BoardRun(line, state, confirmed, unclaimed or unconfirmed))
+    return Board(
+        tuple(PersonOnRun(a.id, people[a.member_id], codes[a.run_id]) for a in missed_rows),
+        tuple(PersonOnRun(a.id, people[a.member_id], codes[a.run_id]) for a in waiting_rows),
+        tuple(items),
+    )

@@ -1,0 +1,87 @@
+"""The details of a run, just in time: only to the volunteer who holds the place, each reveal audited.
+
+Names, birth years, the address and the contents leave the database only here, for one assignment that
+is claimed or confirmed (a trial claim waits for approval) on a published run. The handler renders
+and sends them silently with protect_content, and tracks the message for deletion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.domain import AssignmentStatus, FacilityRules, MemberStatus, Role, RunStatus, TrackedMessage
+from bot.services.errors import NotAllowed, NotFound
+from storage.repositories import UnitOfWork
+from storage.store import Store
+
+SHOWN = (AssignmentStatus.CLAIMED, AssignmentStatus.CONFIRMED)
+KEEP_FOR = timedelta(hours=47)  # Telegram lets a bot delete its messages for 48 h; one hour to spare
+KIND = "details"
+
+
+@dataclass(frozen=True)
+class ParcelDetails:
+    full_name: str = field(repr=False)
+    birth_year: int = field(repr=False)
+    contents: tuple[str, ...] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Details:
+    assignment_id: int
+    run_id: int
+    member_id: int
+    code: str
+    window_start: datetime
+    window_end: datetime
+    facility_name: str = field(repr=False)
+    address: str = field(repr=False)
+    rules: FacilityRules = field(repr=False)
+    parcels: tuple[ParcelDetails, ...] = field(repr=False)
+
+
+async def reveal_in(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
+    """Check that the place is the member's and live, gather the details, audit the reveal."""
+    member = await uow.members.get(member_id)
+    if member is None or member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
+        raise NotAllowed()
+    assignment = await uow.runs.get_assignment(assignment_id)
+    if assignment is None or assignment.member_id != member_id or assignment.status not in SHOWN:
+        raise NotFound()
+    run = await uow.runs.get(assignment.run_id)
+    if run is None or run.status is not RunStatus.PUBLISHED:
+        raise NotFound()
+    facility = await uow.facilities.get(run.facility_id)
+    if facility is None:
+        raise NotFound()
+    parcels = await uow.runs.parcels_of(run.id)
+    people = await uow.prisoners.many([parcel.prisoner_id for parcel in parcels])
+    shown = tuple(
+        ParcelDetails(people[parcel.prisoner_id].full_name, people[parcel.prisoner_id].birth_year,
+                      tuple(line for line in parcel.contents if line) or parcel.categories)
+        for parcel in parcels if parcel.prisoner_id in people
+    )
+    await uow.audit.add("details.revealed", actor_id=member_id, subject=run.code)
+    return Details(assignment.id, run.id, member_id, run.code, run.window_start, run.window_end, facility.name,
+                   facility.address, facility.rules, shown)
+
+
+async def reveal(store: Store, member_id: int, assignment_id: int) -> Details:
+    async with store.write() as uow:
+        return await reveal_in(uow, member_id, assignment_id)
+
+
+async def track(store: Store, details: Details, chat_id: int, message_id: int) -> None:
+    """Into the sealed outbox: deleted 47 h after sending, or earlier when the run closes or the place goes."""
+    async with store.write() as uow:
+        await uow.messages.track(member_id=details.member_id, kind=KIND, chat_id=chat_id, message_id=message_id,
+                                 delete_after=uow.clock.now() + KEEP_FOR, run_id=details.run_id)
+
+
+async def messages_of_run(store: Store, run_id: int, member_id: int | None = None) -> list[TrackedMessage]:
+    """The run's details messages still in chats (one member's only, when given)."""
+    async with store.read() as uow:
+        messages = await uow.messages.for_run(run_id)
+    return [message for message in messages
+            if message.kind == KIND and (member_id is None or message.member_id == member_id)]

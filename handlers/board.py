@@ -1,0 +1,48 @@
+"""/board for coordinators: missed check-ins first, claims to approve, then this week's runs, status first."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.services import board as board_service
+from bot.services.buttons import Choice
+from handlers.context import BotContext
+from handlers.runs import run_text
+from handlers.screens import deny, show
+
+STATE_LABELS = {"open": "open", "claimed": "claimed {taken}/{places}", "confirmed": "confirmed", "done": "done",
+                "failed": "failed"}
+WARNING = "⚠"
+
+
+async def board(update: Update, context: BotContext) -> None:
+    """One dense screen: what needs action at the top."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    t, runtime = context.t, context.runtime
+    view = await board_service.board(context.store, context.me, runtime.clock.now(), runtime.config.tz)
+    lines: list[str] = []
+    rows: list[list[Choice]] = []
+    for person in view.missed:
+        lines.append(f"{WARNING} " + t("Missed check-in: {pseudonym}, task {code}.", pseudonym=person.pseudonym,
+                                       code=person.code))
+    for person in view.waiting:
+        lines.append(t("Waiting for approval: {pseudonym}, task {code}.", pseudonym=person.pseudonym,
+                       code=person.code))
+        payload = {"assignment": person.assignment_id}
+        rows.append([Choice(t("Approve {code}", code=person.code), "runs.approve", payload),
+                     Choice(t("Reject {code}", code=person.code), "runs.reject", payload)])
+    if lines:
+        lines.append("")
+    if not view.runs:
+        lines.append(t("No published tasks this week."))
+    for item in view.runs:
+        state = t(STATE_LABELS[item.state], taken=item.line.taken, places=item.line.places)
+        mark = f"{WARNING} " if item.warning else ""
+        lines.append(f"{mark}{state} · {run_text(context, item.line)}")
+    await show(update, context, "\n".join([t("This week:"), *lines]), rows or None)
+
+
+COMMANDS = {"board": board}
+ACTIONS: dict = {}

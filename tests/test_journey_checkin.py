@@ -1,0 +1,141 @@
+"""Missed check-in: coordinators alerted and the volunteer frozen at window end + grace, a second alert later;
+"I'm safe" or a report prevents both. Plus hostile presses on Report and Details, and lockdown."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain import MemberStatus, Role
+from schedules import jobs
+from tests.test_journey_week import WINDOW_END, WINDOW_START, publish_and_claim
+
+NEUTRAL = "This is a private bot."
+
+
+async def confirmed_run(bot):
+    """Two trusted volunteers on a run, both confirmed after the reminder (an unconfirmed place is given up)."""
+    coordinator, first, second, code, _ = await publish_and_claim(bot, trial_second=False)
+    bot.clock.set(WINDOW_START - timedelta(hours=24))
+    await jobs.run_due(bot.application)
+    for person in (first, second):
+        await bot.press_label(person, "Confirm")
+    return coordinator, first, second, code
+
+
+def alerts(bot, person, prefix: str) -> list[str]:
+    return [text for text in bot.texts(person) if text.startswith(prefix)]
+
+
+async def test_a_missed_check_in_alerts_at_once_freezes_and_alerts_again_later(bot):
+    # Given two volunteers on a run; the second says "I'm safe" after the window, the first says nothing
+    coordinator, first, second, code = await confirmed_run(bot)
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    await bot.press_label(second, "I'm safe")
+    first_member = await bot.member(first)
+
+    # When the grace period (4 h) has not quite passed, nothing happens
+    bot.clock.set(WINDOW_END + timedelta(hours=4) - timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    assert alerts(bot, coordinator, "Missed check-in") == []
+
+    # When it has, coordinators hear at once, by pseudonym, and the first volunteer is frozen
+    bot.clock.set(WINDOW_END + timedelta(hours=4))
+    await jobs.run_due(bot.application)
+    assert alerts(bot, coordinator, "Missed check-in") == [
+        f"Missed check-in: {first_member.pseudonym}, task {code}. Their account is frozen."]
+    frozen = await bot.member(first)
+    assert frozen.status is MemberStatus.FROZEN and frozen.missed_checkins == 1
+    assert (await bot.member(second)).status is MemberStatus.ACTIVE
+    # And whoever holds the first volunteer's phone learns nothing more, not even from an old Details button
+    old_details = [data for text, data in bot.api.buttons(first.chat_id) if text.startswith("Report")]
+    await bot.send(first, "/myruns")
+    assert bot.last_text(first) == NEUTRAL
+    before = len(bot.texts(first))
+    for data in old_details:
+        await bot.press(first, data)
+    assert len(bot.texts(first)) == before
+    # And /board shows the missed check-in at the top
+    await bot.send(coordinator, "/board")
+    assert bot.last_text(coordinator).splitlines()[1] == f"⚠ Missed check-in: {first_member.pseudonym}, task {code}."
+
+    # When a further 2 h pass with no check-in, a second alert; then nothing more
+    bot.clock.advance(timedelta(hours=2))
+    await jobs.run_due(bot.application)
+    bot.clock.advance(timedelta(hours=5))
+    await jobs.run_due(bot.application)
+    assert alerts(bot, coordinator, "Still no check-in") == [
+        f"Still no check-in: {first_member.pseudonym}, task {code}."]
+    assert len(alerts(bot, coordinator, "Missed check-in")) == 1
+
+
+async def test_a_report_is_the_check_in_and_nobody_is_frozen(bot):
+    coordinator, first, second, code = await confirmed_run(bot)
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    await bot.press_label(first, "Report")
+    await bot.press_label(first, "Тихая Сосна")
+    await bot.press_label(first, "Refused")
+    await bot.press_label(first, "Item not allowed")
+    await bot.send(first, "Не приняли гречку — Canary-Note-9")
+    assert "Everything on" in bot.last_text(first)
+    await bot.press_label(second, "I'm safe")
+    bot.clock.set(WINDOW_END + timedelta(hours=8))
+    await jobs.run_due(bot.application)
+    assert alerts(bot, coordinator, "Missed check-in") == []
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+        (parcel,) = await uow.runs.parcels_of(run.id)
+        refusals = await uow.facilities.refusals(run.facility_id)
+        needs = await uow.needs.list()
+    assert run.status.value == "failed" and parcel.outcome_reason == "item_not_allowed"
+    assert parcel.outcome_note == "Не приняли гречку — Canary-Note-9"
+    assert [refusal.reason for refusal in refusals] == ["item_not_allowed"]
+    assert {need.status.value for need in needs} == {"open"}  # back for a later week
+    for person in (first, second):
+        assert (await bot.member(person)).status is MemberStatus.ACTIVE
+
+
+async def test_someone_elses_report_and_details_buttons_and_reporting_twice_change_nothing(bot):
+    coordinator, first, second, code = await confirmed_run(bot)
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    first_buttons = dict((text.split(" ")[0], data) for text, data in bot.api.buttons(first.chat_id))
+    # A foreign token (shown to the first volunteer) pressed by the second: the token is bound to its member
+    before = len(bot.texts(second))
+    await bot.press(second, first_buttons["Report"])
+    assert len(bot.texts(second)) == before
+    # The first reports the parcel delivered; replaying the outcome, or reporting again, changes nothing
+    await bot.press_label(first, "Report")
+    await bot.press_label(first, "Тихая Сосна")
+    delivered = [data for text, data in bot.api.buttons(first.chat_id) if text == "Delivered"][0]
+    partly = [data for text, data in bot.api.buttons(first.chat_id) if text == "Partly"][0]
+    await bot.press(first, delivered)
+    await bot.press(first, partly)  # a second outcome for the same parcel
+    assert bot.last_text(first) in ("This button has expired. Send the command again.",
+                                    "This parcel is already reported.", "This is no longer available.") \
+        or "Everything on" in bot.last_text(first)
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+        (parcel,) = await uow.runs.parcels_of(run.id)
+    reporter = await bot.member(first)
+    assert parcel.outcome.value == "delivered" and reporter.runs_done == 1
+    # The second volunteer's Details after the run is closed: not available
+    await bot.send(second, "/myruns")
+    await bot.press_label(second, "Details")
+    assert bot.last_text(second) == "The details are not available for this task."
+
+
+async def test_in_lockdown_jobs_send_nothing_to_volunteers_and_catch_up_afterwards(bot):
+    coordinator, first, second, code, _ = await publish_and_claim(bot, trial_second=False)
+    await bot.send(coordinator, "/lockdown")
+    bot.clock.set(WINDOW_END - timedelta(hours=4) - timedelta(hours=24))  # the reminder falls due
+    await jobs.run_due(bot.application)
+    for person in (first, second):
+        assert alerts(bot, person, "Reminder for tomorrow") == []
+    await bot.send(coordinator, "/lockdown off")
+    bot.clock.advance(timedelta(minutes=16))
+    await jobs.run_due(bot.application)
+    for person in (first, second):
+        assert len(alerts(bot, person, "Reminder for tomorrow")) == 1
+    assert Role.COORDINATOR  # coordinators keep being served throughout
