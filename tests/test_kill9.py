@@ -14,7 +14,7 @@ import random
 import re
 import signal
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -173,6 +173,16 @@ async def test_kill_9_at_twenty_points_of_a_week_loses_and_repeats_nothing(tmp_p
             await script.step(coordinator, "/help", r"/invite")
         await script.step(v1, "/myruns", r".")
         await script.step(coordinator, "/audit", r"Recent activity")
+        # The Thursday run of next week (03.12, 09:00-13:00 Minsk = 06:00-10:00 UTC): reminders the day
+        # before, the confirmation deadline 12 h before, the check-in deadline at the end plus 4 h.
+        for moment in [datetime(2026, 12, 2, 6, 30, tzinfo=UTC), datetime(2026, 12, 2, 18, 30, tzinfo=UTC),
+                       datetime(2026, 12, 3, 14, 30, tzinfo=UTC), datetime(2026, 12, 3, 17, 0, tzinfo=UTC)]:
+            clock.set(moment)
+            script.write_clock()
+            await script.step(coordinator, "/help", r"/invite")
+            if moment.hour == 6:  # after the reminder: v1 confirms, v2 does not
+                await script.step(v1, "/myruns", r"R-")
+                await script.step(v1, None, r".", label="Confirm")
         assert bot.kills >= KILLS_WANTED
         await asyncio.sleep(1.0)  # a last round of due work
     finally:
@@ -198,12 +208,28 @@ async def test_kill_9_at_twenty_points_of_a_week_loses_and_repeats_nothing(tmp_p
         for run_id, member_id, places in live:
             per_run.setdefault(run_id, []).append(member_id)
             assert len(per_run[run_id]) <= places, "a run has more assignments than places"
-        claimed = {member for members in per_run.values() for member in members}
-        assert v1_member.id in claimed  # a claim the volunteer was told about is never lost
         for members in per_run.values():
             assert len(members) == len(set(members)), "a duplicate assignment"
-        assert v2_member is not None
+        async with store.read() as uow:
+            statuses = {member.id: [row[0] for row in await uow.session.all(
+                "SELECT status FROM assignments WHERE member_id = ?", (member.id,))]
+                for member in (v1_member, v2_member)}
+        # v1 was told the place is theirs and confirmed it: never lost; then missed the check-in once.
+        assert statuses[v1_member.id] in (["confirmed"], ["missed"]), statuses
+        assert v1_member.status is MemberStatus.FROZEN and v1_member.missed_checkins == 1
+        # v2 did not confirm: the deadline released the place, once.
+        assert statuses[v2_member.id] in ([], ["released"]), statuses
         assert due_rows == 0, "scheduled work that fell due was never done"
+        # State changes of the jobs happened exactly once, whatever the kills.
+        for user_id in (people["v1"], people["v2"]):
+            reminders = [text for text in api.sent_texts(user_id) if text.startswith("Reminder for tomorrow")]
+            assert len(reminders) <= 1, "a reminder was sent twice"
+        alerts = [text for text in api.sent_texts(people["coordinator"]) if "Missed check-in" in text]
+        assert len(alerts) <= 2, "the missed check-in alert repeated"
+        for user_id in (people["v1"], people["v2"]):
+            live = api.live_messages(user_id).values()
+            assert not [m for m in live if str(m.get("text", "")).startswith("Details for your task")], \
+                "a details message outlived its run"
         assert overdue_messages == [], "a message past its deletion time is still tracked"
     finally:
         await store.close()
