@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from bot.clock import FakeClock
 from bot.config import Config, Secret
@@ -234,11 +234,11 @@ class Sandbox:
         from bot.app import build_application, make_runtime  # telegram is imported by the assembly only
 
         try:
-            spec: ApiSpec | bool = ApiSpec.load()
+            spec: ApiSpec | Literal[False] = ApiSpec.load()
         except ApiSpecNotFoundError:
             spec = False
             self.say("request validation off: api.json not found")
-        self.api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=BOT_USERNAME, spec=spec or False,
+        self.api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=BOT_USERNAME, spec=spec,
                               max_calls=20_000, max_messages_per_chat=500)
         await self.api.start()
         # The cheapest KDF the store accepts: this database is thrown away on exit and protects nothing.

@@ -16,6 +16,7 @@ from bot.services import outcomes, run_jobs
 from bot.services import runs as run_service
 from bot.services.buttons import Choice
 from handlers.cleanup import delete_tracked
+from handlers.commands_menu import clear_menu
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
 from handlers.run_details import delete_run_details
@@ -191,6 +192,8 @@ async def checkin_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
                                 pseudonym=missed.pseudonym, code=missed.code)
         if missed.messages:
             await delete_tracked(context.bot, context.store, missed.messages)
+        if missed.chat_id:  # whoever holds the phone now sees only /start in the menu
+            await clear_menu(context.bot, missed.chat_id)
 
     return send
 

@@ -47,6 +47,9 @@ async def test_a_missed_check_in_alerts_at_once_freezes_and_alerts_again_later(b
     frozen = await bot.member(first)
     assert frozen.status is MemberStatus.FROZEN and frozen.missed_checkins == 1
     assert (await bot.member(second)).status is MemberStatus.ACTIVE
+    # the frozen volunteer's command menu falls back to the strangers' one (only /start)
+    assert [call for call in bot.api.calls_to("deleteMyCommands")
+            if (call.params.get("scope") or {}).get("chat_id") == first.chat_id]
     # And whoever holds the first volunteer's phone learns nothing more, not even from an old Details button
     old_details = [data for text, data in bot.api.buttons(first.chat_id) if text.startswith("Report")]
     await bot.send(first, "/myruns")

@@ -173,6 +173,7 @@ class MissedCheckin:
     pseudonym: str
     code: str
     messages: tuple[TrackedMessage, ...] = field(default=(), repr=False)
+    chat_id: int | None = field(default=None, repr=False)  # to reset the frozen member's command menu
 
 
 async def missed_checkin_in(uow: UnitOfWork, assignment_id: int, second_alert_hours: int) -> MissedCheckin | None:
@@ -191,7 +192,7 @@ async def missed_checkin_in(uow: UnitOfWork, assignment_id: int, second_alert_ho
     await membership.freeze_in(uow, None, member.id, "missed_checkin")
     await uow.schedule.put(run_jobs.SECOND_ALERT, assignment.id,
                            uow.clock.now() + timedelta(hours=second_alert_hours))
-    return MissedCheckin(member.pseudonym, run.code, messages)
+    return MissedCheckin(member.pseudonym, run.code, messages, member.chat_id)
 
 
 async def still_missing_in(uow: UnitOfWork, assignment_id: int) -> MissedCheckin | None:
