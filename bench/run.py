@@ -179,7 +179,9 @@ def summary(result: PhaseResult, cpu: float) -> dict:
         "updates_per_s": result.completed / result.seconds if result.seconds else 0.0,
         "p50_ms": result.percentile(50) * 1000, "p95_ms": result.percentile(95) * 1000,
         "p99_ms": result.percentile(99) * 1000, "cpu_us_per_update": cpu / max(result.completed, 1) * 1e6,
-        "skipped_presses": result.skipped_presses, "errors": result.errors, "slow_downs": result.slow_downs,
+        "skipped_presses": result.skipped_presses, "skipped_by_label": result.skipped_by_label,
+        "errors": result.errors, "slow_downs": result.slow_downs,
+        "unserved_offers": result.unserved, "still_waiting_at_end": len(result.latencies) < result.completed,
     }
 
 
@@ -229,6 +231,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         ("closed loop p50 / p95 / p99", " / ".join(ms(bot["closed"][k]) for k in ("p50_ms", "p95_ms", "p99_ms")),
          "", ""),
         ("echo closed loop p50 / p95 / p99", " / ".join(ms(echo["closed"][k]) for k in ("p50_ms", "p95_ms", "p99_ms")),
+         "", ""),
+        (f"at {results['rate']:.0f} updates/s offered: answered", f"{bot['open']['updates_per_s']:.0f} updates/s",
          "", ""),
         (f"at {results['rate']:.0f} updates/s offered: p50 / p95", f"{ms(bot['open']['p50_ms'])} / "
          f"{ms(bot['open']['p95_ms'])}", "", ""),

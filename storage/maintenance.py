@@ -187,16 +187,16 @@ async def rotate_key(store: Store, passphrase: str, progress: Progress | None = 
                     f" AND substr({column}, 2, 4) != ? AND {_row_filter(table)} LIMIT ?",
                     (key_bytes, BATCH),
                 )
+                resealed = []
                 for rowid, row_id, envelope in rows:
                     try:  # the type tag inside the envelope says text or bytes; keep it as it was
                         value: str | bytes = store.keyring.open_text(envelope, table=table, column=column,
                                                                      row_id=row_id)
                     except OpenFailed:
                         value = store.keyring.open(envelope, table=table, column=column, row_id=row_id)
-                    await uow.session.run(
-                        f"UPDATE {table} SET {column} = ? WHERE rowid = ?",  # noqa: S608
-                        (store.keyring.seal(value, table=table, column=column, row_id=row_id), rowid),
-                    )
+                    resealed.append((store.keyring.seal(value, table=table, column=column, row_id=row_id), rowid))
+                # One call per batch, not per row: each aiosqlite call is a thread hop.
+                await uow.session.run_many(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", resealed)  # noqa: S608
                 uow.session.mark_erased()
             done += len(rows)
             if progress:
