@@ -98,3 +98,43 @@ async def test_coordinator_actions_change_nothing_for_other_roles_even_with_an_i
         await bot.press(person, rows[0][0][1])
     after = await bot.member(victim)
     assert after.status is MemberStatus.ACTIVE and not after.trusted
+
+
+def _coordinator_actions() -> list[str]:
+    from bot.app import FEATURE_MODULES
+
+    prefixes = ("invite.", "areas.", "member.", "members.", "facility.", "prisoner.", "need.", "review.")
+    coordinator_runs = {"runs.approve", "runs.drop", "runs.places", "runs.publish", "runs.reject"}
+    return sorted(action for module in FEATURE_MODULES for action in getattr(module, "ACTIONS", {})
+                  if action.startswith(prefixes) or action in coordinator_runs)
+
+
+async def _state(bot) -> list:
+    async with bot.store.read() as uow:
+        return [await uow.session.all(f"SELECT * FROM {table} ORDER BY rowid") for table in  # noqa: S608
+                ("members", "invites", "areas", "facilities", "facility_rules", "prisoners", "needs",
+                 "family_requests", "runs", "parcels", "assignments", "refusals", "transfers")]
+
+
+@pytest.mark.parametrize("status", ["trusted", "family"])
+async def test_every_coordinator_button_action_is_refused_to_other_roles(bot, status):
+    """A member holding a validly issued token for any coordinator action changes nothing and crashes
+    nothing, whatever the payload names."""
+    await bot.join(Role.COORDINATOR)
+    victim = await bot.join(Role.VOLUNTEER)
+    victim_id = (await bot.member(victim)).id
+    person = await _person_as(bot, status)
+    member = await bot.member(person)
+    bot.runtime.limiter._limits["command"] = (10_000, 60.0)
+    payload = {"id": victim_id, "role": "coordinator", "page": 0, "facility": 1, "prisoner": 1, "need": 1,
+               "request": 1, "run": 1, "assignment": 1, "area": 1, "kind": "sizo", "day": 1, "field": "name",
+               "status": "released", "category": "food", "urgency": "urgent", "reason": "other", "flag": "x"}
+    await bot.send(person, "/help")  # the first update of the day records "last active"; not part of the check
+    before = await _state(bot)
+    actions = _coordinator_actions()
+    assert len(actions) > 40
+    for action in actions:
+        rows = await buttons.issue(bot.store, member.id, [[buttons.Choice("x", action, payload)]], ttl_hours=1)
+        await bot.press(person, rows[0][0][1])
+    assert await _state(bot) == before
+    assert "unhandled error" not in bot.logs()
