@@ -314,6 +314,7 @@ async def member_trust(update: Update, context: BotContext, payload: dict[str, A
 async def member_freeze(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     async def change():
         cleanup = await membership.freeze(context.store, context.me, payload["id"], "coordinator")
+        await delete_tracked(context.bot, context.store, cleanup.messages)
         await reply(update, context.t("{pseudonym} is frozen.", pseudonym=cleanup.pseudonym))
         await _update_menu_of(context, payload["id"])
         await _announce_released(context, cleanup)

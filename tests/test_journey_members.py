@@ -186,10 +186,12 @@ async def test_freeze_returns_claims_tells_coordinators_and_silences_the_member(
     volunteer = await _volunteer_with_profile(bot)
     member = await bot.member(volunteer)
     await _seed_claim(bot, member.id)
+    details = await _track(bot, volunteer, member.id)
     await bot.send(coordinator, "/volunteers")
     await bot.press_label(coordinator, member.pseudonym)
     await bot.press_label(coordinator, "Freeze")
     assert (await bot.member(volunteer)).status is MemberStatus.FROZEN
+    assert details in _deleted(bot, volunteer)  # whoever holds the phone finds no details in the chat
     assert await _assignment_statuses(bot, member.id) == [AssignmentStatus.RELEASED.value]
     assert any("went back to the pool" in text for text in bot.texts(coordinator))
     await bot.send(volunteer, "/runs")

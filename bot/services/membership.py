@@ -190,17 +190,21 @@ async def freeze(store: Store, actor: Member | None, member_id: int, reason: str
 
 
 async def freeze_in(uow: UnitOfWork, actor: Member | None, member_id: int, reason: str) -> Cleanup:
-    """The same inside a caller's transaction (the missed check-in job freezes with its own row)."""
+    """The same inside a caller's transaction (the missed check-in job freezes with its own row).
+
+    The member's tracked messages (details of runs) are returned for deletion: whoever holds a frozen
+    member's phone must not find them in the chat."""
     target = await _target(uow, member_id)
     if target.status is MemberStatus.FROZEN:
         return Cleanup(target.pseudonym)
     await _guard_last_coordinator(uow, target)
+    messages = tuple(await uow.messages.for_member(member_id))
     await uow.members.set_status(member_id, MemberStatus.FROZEN)
     released = await _release_claims(uow, member_id)
     await uow.tokens.revoke_member(member_id)
     await uow.conversations.clear(member_id)
     await uow.audit.add(f"member.frozen.{reason}", actor_id=actor.id if actor else None, subject=target.pseudonym)
-    return Cleanup(target.pseudonym, released_runs=released)
+    return Cleanup(target.pseudonym, messages, released)
 
 
 async def reinstate(store: Store, actor: Member, member_id: int) -> Member:
