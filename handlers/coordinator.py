@@ -12,6 +12,7 @@ from bot.services import onboarding
 from bot.services.buttons import Choice
 from handlers.buttons import keyboard_for
 from handlers.context import BotContext
+from handlers.screens import deny
 from handlers.ui import reply
 
 ROLE_LABELS = {
@@ -25,10 +26,7 @@ async def require_coordinator(update: Update, context: BotContext) -> bool:
     """Every coordinator handler starts here; others get the same answer as an unknown command."""
     if context.me.is_coordinator:
         return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(context.t("This button has expired. Send the command again."))
-    else:
-        await reply(update, context.t("I did not understand that. Send /help to see what you can do."))
+    await deny(update, context)
     return False
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.domain import Facility, FacilityKind, FacilityRules, HandoverWindow
+from bot.domain import Facility, FacilityKind, FacilityRules, HandoverWindow, Role
 from bot.services import facilities as service
 from bot.services import inputs
 from bot.services.buttons import Choice
@@ -380,10 +380,6 @@ def _text_step(step: str, parse):
     """A typed step: parse, store, move on; a bad value keeps the flow on the same step."""
 
     async def handle(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-        if not _is_coordinator(context):
-            await flows.finish(context)
-            await deny(update, context)
-            return
         try:
             parse(data, text)
         except inputs.InputError as error:
@@ -441,3 +437,4 @@ ACTIONS = {
     "facility.change": on_change,
     "facility.save": on_save,
 }
+FLOW_ROLES = {FLOW: (Role.COORDINATOR,)}

@@ -80,10 +80,6 @@ def _typed_step(key: str, parse, then):
     """A typed answer: store it sealed in the flow, delete the message, then ask the next question."""
 
     async def handle(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-        if not _is_family(context):
-            await flows.finish(context)
-            await deny(update, context)
-            return
         try:
             data[key] = parse(text, context)
         except inputs.InputError as error:
@@ -359,10 +355,6 @@ async def review_link(update: Update, context: BotContext, payload: dict[str, An
 
 
 async def review_link_search(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not context.me.is_coordinator:
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         found = await prisoner_service.search(context.store, context.me, text, by_name=True)
     except inputs.InputError as error:
@@ -464,10 +456,6 @@ async def review_needs_weight(update: Update, context: BotContext, payload: dict
 
 
 async def review_weight_text(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not context.me.is_coordinator:
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         data["weight_g"] = inputs.weight_g(text)
     except inputs.InputError as error:
@@ -560,3 +548,4 @@ FLOWS = {
     },
     REVIEW: {"link": review_link_search, "weight": review_weight_text, "needs": use_buttons},
 }
+FLOW_ROLES = {FLOW: (Role.FAMILY,), REVIEW: (Role.COORDINATOR,)}

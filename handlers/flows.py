@@ -15,16 +15,21 @@ from typing import Any
 
 from telegram import Update
 
+from bot.domain import Role
 from handlers.context import BotContext
+from handlers.screens import deny
 
 Step = Callable[[Update, BotContext, dict[str, Any], str], Awaitable[None]]
 _FLOWS: dict[str, dict[str, Step]] = {}
+_ROLES: dict[str, tuple[Role, ...]] = {}  # flow -> roles whose typed text it may take
 
 MAX_TEXT = 2000  # longer messages are refused before any step sees them
 
 
-def register_flows(flows: dict[str, dict[str, Step]]) -> None:
+def register_flows(flows: dict[str, dict[str, Step]], roles: dict[str, tuple[Role, ...]] | None = None) -> None:
+    """`roles` names who may be in each flow; the router checks it once, so steps need not."""
     _FLOWS.update(flows)
+    _ROLES.update(roles or {})
 
 
 async def goto(context: BotContext, flow: str, step: str, data: dict[str, Any]) -> None:
@@ -52,6 +57,10 @@ async def route_text(update: Update, context: BotContext) -> bool:
     if handler is None:  # a step that no longer exists after an upgrade: start over cleanly
         await finish(context)
         return False
+    if flow in _ROLES and context.me.role not in _ROLES[flow]:
+        await finish(context)
+        await deny(update, context)
+        return True
     text = update.message.text or ""
     if len(text) > MAX_TEXT:
         await update.message.chat.send_message(

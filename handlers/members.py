@@ -18,29 +18,12 @@ from handlers.cleanup import delete_in_chat, delete_tracked
 from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
 from handlers.notify import tell_coordinators
-from handlers.ui import answer_button, keyboard, reply
+from handlers.screens import deny, show
+from handlers.ui import answer_button, reply
 
 LANGUAGE_LABELS = (("en", "English"), ("ru", "Русский"), ("be", "Беларуская"))
 PAGE_SIZE = 8
 UNKNOWN = N_("I did not understand that. Send /help to see what you can do.")
-
-
-async def _show(update: Update, context: BotContext, text: str, rows: list[list[Choice]]) -> None:
-    """Edit the message a button sits on (toggles), or send a new one for a command."""
-    markup = keyboard(await keyboard_for(context, rows))
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.answer()
-        await query.edit_message_text(text, reply_markup=markup)
-    else:
-        await update.effective_chat.send_message(text, reply_markup=markup)
-
-
-async def _deny(update: Update, context: BotContext) -> None:
-    if update.callback_query is not None:
-        await answer_button(update, context.t("This button has expired. Send the command again."))
-    else:
-        await reply(update, context.t(UNKNOWN))
 
 
 async def _list_allowed(update: Update, context: BotContext) -> bool:
@@ -77,7 +60,8 @@ async def _profile_areas(update: Update, context: BotContext, data: dict[str, An
     rows = [[Choice(("✓ " if area.id in data["areas"] else "") + area.name, "profile.area", {"area": area.id})]
             for area in areas]
     rows.append([Choice(t("Next"), "profile.next", {})])
-    await _show(update, context, t("Where can you go? Tap your areas, then Next. Send /cancel to stop."), rows)
+    await show(update, context, t("Where can you go? Tap your areas, then Next. Send /cancel to stop."), rows,
+               edit=True)
 
 
 async def _profile_days(update: Update, context: BotContext, data: dict[str, Any]) -> None:
@@ -85,13 +69,13 @@ async def _profile_days(update: Update, context: BotContext, data: dict[str, Any
     rows = [[Choice(("✓ " if day in data["days"] else "") + weekday_name(day, t.language), "profile.day", {"day": day})
              for day in range(start, min(start + 4, 7))] for start in (0, 4)]
     rows.append([Choice(t("Save"), "profile.save", {})])
-    await _show(update, context, t("Which days can you go? Tap them, then Save."), rows)
+    await show(update, context, t("Which days can you go? Tap them, then Save."), rows, edit=True)
 
 
 async def _profile_state(update: Update, context: BotContext) -> dict[str, Any] | None:
     state = await flows.current(context)
     if state is None or state[0] != "profile" or context.me.role is not Role.VOLUNTEER:
-        await _deny(update, context)
+        await deny(update, context)
         return None
     return state[2]
 
@@ -194,16 +178,13 @@ async def areas(update: Update, context: BotContext) -> None:
 
 async def areas_add(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     if not context.me.is_coordinator:
-        await _deny(update, context)
+        await deny(update, context)
         return
     await flows.goto(context, "areas", "name", {})
     await reply(update, context.t("Send the area's name, e.g. Minsk. Send /cancel to stop."))
 
 
 async def areas_name(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not context.me.is_coordinator:
-        await flows.finish(context)
-        return
     try:
         area = await membership.add_area(context.store, context.me, text)
     except ValueError:
@@ -263,7 +244,7 @@ async def _volunteers_page(update: Update, context: BotContext, page: int) -> No
 
 async def members_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     if not context.me.is_coordinator:
-        await _deny(update, context)
+        await deny(update, context)
         return
     await _volunteers_page(update, context, int(payload["page"]))
 
@@ -271,7 +252,7 @@ async def members_page(update: Update, context: BotContext, payload: dict[str, A
 async def member_open(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     """One member's card with the actions that fit their status."""
     if not context.me.is_coordinator:
-        await _deny(update, context)
+        await deny(update, context)
         return
     t = context.t
     try:
@@ -301,7 +282,7 @@ async def _status_change(update: Update, context: BotContext, change) -> None:
     except NotFound:
         await answer_button(update, t("This member is no longer here."))
     except NotAllowed:
-        await _deny(update, context)
+        await deny(update, context)
 
 
 async def member_trust(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -332,7 +313,7 @@ async def member_reinstate(update: Update, context: BotContext, payload: dict[st
 async def member_revoke(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     """Ask once before a revoke: it cannot be undone."""
     if not context.me.is_coordinator:
-        await _deny(update, context)
+        await deny(update, context)
         return
     t = context.t
     rows = [[Choice(t("Revoke for good"), "member.revoke.confirm", payload), Choice(t("Keep"), "noop", {})]]
@@ -459,3 +440,4 @@ ACTIONS = {
     "noop": noop,
 }
 FLOWS = {"areas": {"name": areas_name}}
+FLOW_ROLES = {"areas": (Role.COORDINATOR,)}

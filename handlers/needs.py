@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.domain import NeedCategory, NeedStatus, Urgency
+from bot.domain import NeedCategory, NeedStatus, Role, Urgency
 from bot.services import inputs
 from bot.services import needs as service
 from bot.services import prisoners as prisoner_service
@@ -112,10 +112,6 @@ async def need_start(update: Update, context: BotContext, payload: dict[str, Any
 
 
 async def on_alias(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         found = await prisoner_service.search(context.store, context.me, text)
     except inputs.InputError as error:
@@ -185,10 +181,6 @@ async def on_due(update: Update, context: BotContext, data: dict[str, Any], text
 
 
 async def _typed(update: Update, context: BotContext, data: dict[str, Any], key: str, parse) -> bool:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return False
     try:
         data[key] = parse()
     except inputs.InputError as error:
@@ -236,3 +228,4 @@ FLOWS = {FLOW: {
     "alias": on_alias, "category": use_buttons, "details": on_details, "weight": on_weight, "urgency": use_buttons,
     "due": on_due,
 }}
+FLOW_ROLES = {FLOW: (Role.COORDINATOR,)}

@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.domain import Allowance, Prisoner, PrisonerStatus
+from bot.domain import Allowance, Prisoner, PrisonerStatus, Role
 from bot.services import facilities as facility_service
 from bot.services import inputs
 from bot.services import prisoners as service
@@ -125,10 +125,6 @@ async def search_start(update: Update, context: BotContext, payload: dict[str, A
 
 
 async def search_text(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         found = await service.search(context.store, context.me, text)
     except inputs.InputError as error:
@@ -228,10 +224,6 @@ def _parse_field(field: str, text: str, context: BotContext) -> Any:
 
 
 async def field_text(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         value = _parse_field(data["field"], text, context)
     except inputs.InputError as error:
@@ -307,10 +299,6 @@ async def add_start(update: Update, context: BotContext, payload: dict[str, Any]
 
 
 async def add_name(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         data["full_name"] = inputs.full_name(text)
     except inputs.InputError as error:
@@ -322,10 +310,6 @@ async def add_name(update: Update, context: BotContext, data: dict[str, Any], te
 
 
 async def add_year(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         data["birth_year"] = inputs.birth_year(text, today(context))
     except inputs.InputError as error:
@@ -365,10 +349,6 @@ async def add_status(update: Update, context: BotContext, payload: dict[str, Any
 
 
 async def add_regime(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if not _is_coordinator(context):
-        await flows.finish(context)
-        await deny(update, context)
-        return
     try:
         data["regime"] = service.regime(text)
     except inputs.InputError as error:
@@ -425,3 +405,4 @@ FLOWS = {FLOW: {
     "search": search_text, "field": field_text, "name": add_name, "year": add_year, "regime": add_regime,
     "facility": use_buttons, "status": use_buttons,
 }}
+FLOW_ROLES = {FLOW: (Role.COORDINATOR,)}
