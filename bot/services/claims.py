@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.domain import Assignment, AssignmentStatus, MemberStatus, Role, RunStatus
 from bot.services import run_jobs
 from bot.services.errors import AlreadyClaimed, ClaimCapReached, NotAllowed, NotFound, RunFull, RunNotOpen
+from storage.repositories import UnitOfWork
 from storage.store import Store
 
 LATE_RELEASE = timedelta(hours=24)  # a place given back this close to the window needs a coordinator's eye
@@ -99,3 +100,17 @@ async def approve(store: Store, assignment_id: int, coordinator_id: int, *,
 async def reject(store: Store, assignment_id: int, coordinator_id: int) -> Assignment:
     """A trial volunteer's claim declined: the place is free again."""
     return await _decide(store, assignment_id, coordinator_id, AssignmentStatus.RELEASED, "run.claim_rejected")
+
+
+async def own_assignment(uow: UnitOfWork, member_id: int, assignment_id: int, statuses) -> tuple:
+    """The (assignment, run) if the member is an active volunteer holding it in one of `statuses`."""
+    member = await uow.members.get(member_id)
+    if member is None or member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
+        raise NotAllowed()
+    assignment = await uow.runs.get_assignment(assignment_id)
+    if assignment is None or assignment.member_id != member_id or assignment.status not in statuses:
+        raise NotFound()
+    run = await uow.runs.get(assignment.run_id)
+    if run is None:
+        raise NotFound()
+    return assignment, run

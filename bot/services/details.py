@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.domain import AssignmentStatus, FacilityRules, MemberStatus, Role, RunStatus, TrackedMessage
-from bot.services.errors import NotAllowed, NotFound
+from bot.domain import AssignmentStatus, FacilityRules, RunStatus, TrackedMessage
+from bot.services import claims
+from bot.services.errors import NotFound
 from storage.repositories import UnitOfWork
 from storage.store import Store
 
@@ -43,14 +44,8 @@ class Details:
 
 async def reveal_in(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
     """Check that the place is the member's and live, gather the details, audit the reveal."""
-    member = await uow.members.get(member_id)
-    if member is None or member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
-        raise NotAllowed()
-    assignment = await uow.runs.get_assignment(assignment_id)
-    if assignment is None or assignment.member_id != member_id or assignment.status not in SHOWN:
-        raise NotFound()
-    run = await uow.runs.get(assignment.run_id)
-    if run is None or run.status is not RunStatus.PUBLISHED:
+    assignment, run = await claims.own_assignment(uow, member_id, assignment_id, SHOWN)
+    if run.status is not RunStatus.PUBLISHED:
         raise NotFound()
     facility = await uow.facilities.get(run.facility_id)
     if facility is None:

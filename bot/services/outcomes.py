@@ -22,8 +22,8 @@ from bot.domain import (
     RunStatus,
     TrackedMessage,
 )
-from bot.services import membership, run_jobs
-from bot.services.errors import NotAllowed, NotFound
+from bot.services import claims, membership, run_jobs
+from bot.services.errors import NotFound
 from storage.repositories import UnitOfWork
 from storage.store import Store
 
@@ -60,23 +60,10 @@ class Recorded:
     families: tuple[Member, ...] = field(default=(), repr=False)
 
 
-async def _own_assignment(uow: UnitOfWork, member_id: int, assignment_id: int, statuses) -> tuple:
-    member = await uow.members.get(member_id)
-    if member is None or member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
-        raise NotAllowed()
-    assignment = await uow.runs.get_assignment(assignment_id)
-    if assignment is None or assignment.member_id != member_id or assignment.status not in statuses:
-        raise NotFound()
-    run = await uow.runs.get(assignment.run_id)
-    if run is None:
-        raise NotFound()
-    return assignment, run
-
-
 async def report_view(store: Store, member_id: int, assignment_id: int) -> ReportView:
     """The parcels to report, by alias (never a name in a button), once the window has started."""
     async with store.read() as uow:
-        assignment, run = await _own_assignment(uow, member_id, assignment_id, REPORTABLE)
+        assignment, run = await claims.own_assignment(uow, member_id, assignment_id, REPORTABLE)
         if run.status is not RunStatus.PUBLISHED or uow.clock.now() < run.window_start:
             raise NotFound()
         parcels = await uow.runs.parcels_of(run.id)
@@ -95,7 +82,7 @@ async def record(store: Store, member_id: int, assignment_id: int, parcel_id: in
         raise NotFound()
     note = note.strip()[:MAX_NOTE] if outcome is ParcelOutcome.REFUSED else ""
     async with store.write() as uow:
-        assignment, run = await _own_assignment(uow, member_id, assignment_id, REPORTABLE)
+        assignment, run = await claims.own_assignment(uow, member_id, assignment_id, REPORTABLE)
         if run.status is not RunStatus.PUBLISHED or uow.clock.now() < run.window_start:
             raise NotFound()
         parcels = {parcel.id: parcel for parcel in await uow.runs.parcels_of(run.id)}
@@ -144,7 +131,7 @@ async def _families(uow: UnitOfWork, prisoner_id: int) -> list[Member]:
 async def check_in(store: Store, member_id: int, assignment_id: int) -> str:
     """"I'm safe": the check-in without a report (the report is still expected). Returns the run code."""
     async with store.write() as uow:
-        assignment, run = await _own_assignment(uow, member_id, assignment_id, CHECKABLE)
+        assignment, run = await claims.own_assignment(uow, member_id, assignment_id, CHECKABLE)
         if uow.clock.now() < run.window_start:
             raise NotFound()  # nothing to be safe from yet
         if await uow.runs.check_in(assignment.id):
@@ -155,7 +142,7 @@ async def check_in(store: Store, member_id: int, assignment_id: int) -> str:
 async def confirm(store: Store, member_id: int, assignment_id: int) -> str:
     """The volunteer confirms they are going; returns the run code."""
     async with store.write() as uow:
-        assignment, run = await _own_assignment(uow, member_id, assignment_id, REPORTABLE)
+        assignment, run = await claims.own_assignment(uow, member_id, assignment_id, REPORTABLE)
         if run.status is not RunStatus.PUBLISHED or uow.clock.now() >= run.window_end:
             raise NotFound()
         if assignment.status is AssignmentStatus.CLAIMED:
