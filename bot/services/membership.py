@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain import Area, Member, MemberStatus, Role, TrackedMessage
+from bot.domain import Area, AssignmentStatus, Member, MemberStatus, Role, TrackedMessage
 from bot.i18n import LANGUAGES, N_
+from bot.services import run_jobs
 from bot.services.errors import LastCoordinator, NotAllowed, NotFound
 from storage.repositories import UnitOfWork
 from storage.store import Store
 
-LIVE_ASSIGNMENTS = ("awaiting_approval", "claimed", "confirmed")
 MAX_AREA_NAME = 40
 
 
@@ -56,17 +56,14 @@ async def _guard_last_coordinator(uow: UnitOfWork, member: Member) -> None:
 
 
 async def _release_claims(uow: UnitOfWork, member_id: int) -> tuple[int, ...]:
-    """Claims go back to the pool; returns the runs that now have a free place again."""
-    placeholders = ",".join("?" * len(LIVE_ASSIGNMENTS))
-    rows = await uow.session.all(
-        f"SELECT DISTINCT run_id FROM assignments WHERE member_id = ? AND status IN ({placeholders})",  # noqa: S608
-        (member_id, *LIVE_ASSIGNMENTS),
-    )
-    await uow.session.run(
-        f"UPDATE assignments SET status = 'released' WHERE member_id = ? AND status IN ({placeholders})",  # noqa: S608
-        (member_id, *LIVE_ASSIGNMENTS),
-    )
-    return tuple(row[0] for row in rows)
+    """Claims not yet reported go back to the pool, and their reminders and deadlines are cancelled;
+    returns the runs that now have a free place again."""
+    released = [assignment for assignment in await uow.runs.live_assignments_of_member(member_id)
+                if assignment.status is not AssignmentStatus.REPORTED]
+    for assignment in released:
+        await uow.runs.set_assignment_status(assignment.id, AssignmentStatus.RELEASED)
+        await uow.schedule.cancel_ref(assignment.id, run_jobs.ASSIGNMENT_JOBS)
+    return tuple(dict.fromkeys(assignment.run_id for assignment in released))
 
 
 def require_coordinator(actor: Member) -> None:
