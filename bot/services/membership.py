@@ -262,12 +262,9 @@ async def forget(store: Store, member: Member) -> Cleanup:
         await _guard_last_coordinator(uow, target)
         messages = tuple(await uow.messages.for_member(member.id))
         released = await _release_claims(uow, member.id)
-        await uow.session.run("DELETE FROM family_requests WHERE member_id = ?", (member.id,))
+        await uow.requests.erase_member(member.id)
         await uow.audit.erase_actor(member.id)
         await uow.members.erase(member.id)  # cascades: tokens, conversation, assignments, tracked messages
-        await uow.session.run(
-            "INSERT INTO member_counts (event, count) VALUES ('forgotten', 1)"
-            " ON CONFLICT(event) DO UPDATE SET count = count + 1"
-        )
+        await uow.members.count_event("forgotten")
     return Cleanup(target.pseudonym, messages, released)
 

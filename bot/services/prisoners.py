@@ -155,11 +155,7 @@ async def release(store: Store, actor, prisoner_id: int) -> int:
         prisoner = await _get(uow, prisoner_id)
         await uow.prisoners.set_status(prisoner_id, PrisonerStatus.RELEASED)
         closed = await uow.needs.close_for_prisoner(prisoner_id)
-        await uow.session.run(
-            "DELETE FROM parcels WHERE prisoner_id = ? AND outcome IS NULL"
-            " AND run_id IN (SELECT id FROM runs WHERE status = 'draft')",
-            (prisoner_id,),
-        )
+        await uow.runs.drop_draft_parcels_of(prisoner_id)
         await uow.audit.add("prisoner.released", actor_id=actor.id, subject=prisoner.alias)
         return closed
 

@@ -31,7 +31,7 @@ async def run_retention(store: Store, policy: RetentionPolicy) -> dict[str, int]
         if run_ids:
             await uow.retention.count_and_erase_runs(run_ids)
         erased["runs"] = len(run_ids)
-        erased["requests"] = await uow.retention.erase_closed_requests(now - timedelta(days=policy.request_days))
+        erased["requests"] = await uow.requests.erase_closed_before(now - timedelta(days=policy.request_days))
         erased["registrations"] = await uow.retention.erase_unfinished_registrations(
             now - timedelta(hours=policy.registration_hours)
         )

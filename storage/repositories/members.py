@@ -142,3 +142,10 @@ class Members(Repository):
 
     async def count(self) -> int:
         return await self.session.value("SELECT count(*) FROM members")
+
+    async def count_event(self, event: str) -> None:
+        """Anonymous counters (e.g. "forgotten") that outlive the members they count."""
+        await self.session.run(
+            "INSERT INTO member_counts (event, count) VALUES (?, 1) ON CONFLICT(event) DO UPDATE SET count = count + 1",
+            (event,),
+        )

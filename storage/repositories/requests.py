@@ -91,3 +91,10 @@ class Requests(Repository):
         if count:
             self.session.mark_erased()
         return count
+
+    async def erase_member(self, member_id: int) -> int:
+        """Forget-me: a family's requests go with them."""
+        count = await self.session.run("DELETE FROM family_requests WHERE member_id = ?", (member_id,))
+        if count:
+            self.session.mark_erased()
+        return count

@@ -38,12 +38,6 @@ class Retention(Repository):
         await self.session.run(f"DELETE FROM runs WHERE id IN ({marks})", run_ids)
         self.session.mark_erased()
 
-    async def erase_closed_requests(self, before: datetime) -> int:
-        return await self.session.run(
-            "DELETE FROM family_requests WHERE status IN ('accepted', 'declined', 'withdrawn') AND closed_at < ?",
-            (to_db(before),),
-        )
-
     async def erase_unfinished_registrations(self, before: datetime) -> int:
         """Volunteers who registered but never finished their profile."""
         return await self.session.run(

@@ -305,3 +305,11 @@ class Runs(Repository):
             sql += f" AND status IN ({_marks(len(allowed))})"
             params += allowed
         return await self.session.run(sql, params) == 1
+
+    async def drop_draft_parcels_of(self, prisoner_id: int) -> int:
+        """A released prisoner leaves the draft plan; published runs keep their own outcome reports."""
+        return await self.session.run(
+            "DELETE FROM parcels WHERE prisoner_id = ? AND outcome IS NULL"
+            " AND run_id IN (SELECT id FROM runs WHERE status = 'draft')",
+            (prisoner_id,),
+        )
