@@ -72,6 +72,7 @@ class PhaseResult:
     slow_downs: int = 0
     unserved: int = 0  # open loop: offers dropped because every person was still waiting
     seconds: float = 0.0
+    calls: dict[str, int] = field(default_factory=dict)  # Bot API calls by method while measuring
 
     def percentile(self, p: float) -> float:
         if not self.latencies:
@@ -136,6 +137,8 @@ class Driver:
 
     def _take(self, call: Call) -> None:
         method, params = call.method, call.params
+        if self.measuring:
+            self.result.calls[method] = self.result.calls.get(method, 0) + 1
         if method == "getUpdates":
             return
         if method == "answerCallbackQuery":

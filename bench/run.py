@@ -160,10 +160,23 @@ async def cold_start(api: FakeBotApi, data: Dataset, start) -> tuple[subprocess.
     return process, answer[0].at - spawned, sent
 
 
-async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int, rate: float) -> dict:
+def start_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen:
+    """py-spy (not a dependency: `pip install py-spy`) samples the bot's GIL holder during the closed loop."""
+    return subprocess.Popen(  # noqa: S603 - a profiler the user asked for
+        ["py-spy", "record", "--pid", str(pid), "--gil", "--rate", "200", "--format", "raw",  # noqa: S607
+         "--duration", str(int(seconds)), "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int, rate: float,
+                  spy: Path | None = None) -> dict:
     await driver.closed_loop(in_flight, durations.warmup)
+    spying = start_spy(pid, durations.closed, spy) if spy else None
     before = cpu_seconds(pid)
     closed = await driver.closed_loop(in_flight, durations.closed)
+    if spying is not None:
+        await asyncio.to_thread(spying.wait)
     closed_cpu = cpu_seconds(pid) - before
     before = cpu_seconds(pid)
     opened = await driver.open_loop(rate, durations.open)
@@ -181,6 +194,8 @@ def summary(result: PhaseResult, cpu: float) -> dict:
         "p99_ms": result.percentile(99) * 1000, "cpu_us_per_update": cpu / max(result.completed, 1) * 1e6,
         "skipped_presses": result.skipped_presses, "skipped_by_label": result.skipped_by_label,
         "errors": result.errors, "slow_downs": result.slow_downs,
+        "calls_per_update": {method: round(count / max(result.completed, 1), 2)
+                             for method, count in sorted(result.calls.items(), key=lambda item: -item[1])},
         "unserved_offers": result.unserved, "still_waiting_at_end": len(result.latencies) < result.completed,
     }
 
@@ -300,7 +315,8 @@ async def main_async(args: argparse.Namespace) -> dict:
         pick, board = parcelbot_journeys(data)
         results["coordinator_view"] = board
         try:
-            results["parcelbot"] = await measure(Driver(api, pick), bot.pid, durations, args.in_flight, args.rate)
+            results["parcelbot"] = await measure(Driver(api, pick), bot.pid, durations, args.in_flight, args.rate,
+                                                 args.spy)
         finally:
             await stop(bot)
         log = (workdir / "bot.log").read_text(encoding="utf-8", errors="replace")
@@ -338,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON results (default bench/results/latest.json or quick.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory and bot log")
     parser.add_argument("--profile", type=Path, help="run the bot under cProfile and write its stats here")
+    parser.add_argument("--spy", type=Path, help="sample the bot with py-spy during the closed loop (raw stacks)")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="first wait up to this long for the machine's load average to fall under 0.5")
     args = parser.parse_args(argv)
@@ -363,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{bot['closed']['skipped_presses']} presses skipped (no such button), "
           f"{results['runs_published']} runs published, {results['start_up_messages']} messages sent at start "
           f"before measuring (announcements due).")
+    print("Bot API calls per update (closed loop): parcelbot "
+          + ", ".join(f"{m} {n}" for m, n in bot["closed"]["calls_per_update"].items())
+          + "; echo " + ", ".join(f"{m} {n}" for m, n in results["echo"]["closed"]["calls_per_update"].items()))
     results["table"] = [dict(zip(("figure", "value", "goal", "ok"), row, strict=True)) for row in table]
     results["table_text"] = text
     results["wall_s"] = time.monotonic() - started

@@ -6,7 +6,7 @@ import logging
 import re
 
 # Loggers that would print URLs (with the token), update payloads or SQL if allowed to chatter.
-QUIET_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.ext", "aiosqlite", "apscheduler", "tornado",
+QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp", "telegram", "telegram.ext", "aiosqlite", "apscheduler", "tornado",
                  "matplotlib", "PIL")  # the last two: font lookups and PNG chunks at DEBUG, for every chart
 # Same shape the config accepts for a token (digits, colon, 20+ URL-safe characters): broader than real
 # tokens on purpose, since a false positive only hides a harmless string.

@@ -1,0 +1,105 @@
+"""How the bot talks HTTP to the Bot API: python-telegram-bot's BaseRequest on aiohttp.
+
+PTB's default transport (httpx over httpcore and anyio) costs about twice the CPU per Bot API call of
+aiohttp on this machine kind (bench/README.md, "transport"): ~1 ms against ~0.5 ms per sendMessage,
+parsing included. Every update makes two or three calls (getUpdates, the reply, often
+answerCallbackQuery), so the transport is most of what a busy bot spends. PTB keeps everything else:
+it builds the request, checks the status and raises its own errors.
+
+Timeouts: PTB's read/connect/pool timeouts map to aiohttp's sock_read/sock_connect/connect; aiohttp
+has no write timeout of its own, so a stalled upload is bounded by `upload_timeout` in total.
+Errors carry the aiohttp class name only: aiohttp's messages can quote the URL, and the URL holds the
+token.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+
+class AiohttpRequest(BaseRequest):
+    """One aiohttp ClientSession with a connection pool of `pool_size` keep-alive connections."""
+
+    __slots__ = ("_connect_timeout", "_pool_size", "_pool_timeout", "_read_timeout", "_session", "_upload_timeout")
+
+    def __init__(
+        self,
+        pool_size: int = 64,
+        *,
+        read_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        upload_timeout: float | None = 60.0,
+    ) -> None:
+        self._pool_size = pool_size
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._upload_timeout = upload_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            # Created here, inside the running loop; no cookies (the Bot API sets none worth keeping).
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        write_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        connect_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+        pool_timeout: float | None = BaseRequest.DEFAULT_NONE,  # type: ignore[assignment]
+    ) -> tuple[int, bytes]:
+        session = self._session
+        if session is None or session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        uploading = request_data is not None and request_data.contains_files
+        timeout = aiohttp.ClientTimeout(
+            total=self._upload_timeout if uploading else None,
+            connect=self._pool_timeout if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout,
+            sock_connect=self._connect_timeout if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout,
+            sock_read=self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout,
+        )
+        try:
+            async with session.request(
+                method, url, data=_body(request_data), timeout=timeout, allow_redirects=False
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as error:  # aiohttp's timeouts are TimeoutError subclasses
+            raise TimedOut from error
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}") from None
+
+
+def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+    """Form fields as PTB prepared them (values already JSON-encoded); multipart only with files."""
+    if request_data is None:
+        return None
+    fields = request_data.json_parameters
+    if not request_data.contains_files:
+        return fields or None
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in fields.items():
+        form.add_field(name, value)
+    for name, (filename, content, mimetype) in (request_data.multipart_data or {}).items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
+    return form

@@ -1,0 +1,98 @@
+"""The aiohttp transport (handlers/transport.py) against the fake Bot API server: PTB's calls, uploads,
+timeouts and network errors behave as with PTB's own httpx transport, and no error text carries the token."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from telegram import Bot, InputFile
+from telegram.error import NetworkError, TimedOut
+
+from handlers.transport import AiohttpRequest
+from tests.conftest import TOKEN
+
+
+async def _bot(base_url: str, **options) -> Bot:
+    bot = Bot(TOKEN, base_url=base_url, request=AiohttpRequest(**options),
+              get_updates_request=AiohttpRequest(pool_size=1, **options))
+    await bot.initialize()
+    return bot
+
+
+async def test_calls_go_through_and_parse(fake_api):
+    bot = await _bot(fake_api.base_url)
+    try:
+        assert bot.username == "parcel_test_bot"  # getMe, at initialize()
+        message = await bot.send_message(4242, "Ёлка & ünïcode\u202e — 1+1=2?", protect_content=True)
+        assert message.text == "Ёлка & ünïcode\u202e — 1+1=2?"
+        call = fake_api.calls[-1]
+        assert call.method == "sendMessage" and call.params["chat_id"] == 4242
+        assert call.params["protect_content"] is True
+    finally:
+        await bot.shutdown()
+
+
+async def test_uploads_are_multipart_with_their_fields(fake_api):
+    bot = await _bot(fake_api.base_url)
+    try:
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+        await bot.send_photo(4242, InputFile(png, filename="week.png"), caption="Неделя 48")
+        upload = fake_api.uploads[-1]
+        assert (upload["method"], upload["filename"], upload["content"]) == ("sendPhoto", "week.png", png)
+        assert upload["params"]["caption"] == "Неделя 48"
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_slow_answer_times_out_with_ptbs_error(fake_api):
+    bot = await _bot(fake_api.base_url, read_timeout=0.3)
+    try:
+        fake_api.inject_fault("sendMessage", "timeout", delay=2.0)
+        with pytest.raises(TimedOut):
+            await bot.send_message(4242, "hello")
+        # The pool is not left broken: the next call goes through.
+        assert (await bot.send_message(4242, "again")).text == "again"
+    finally:
+        await bot.shutdown()
+
+
+async def test_bot_api_errors_keep_their_meaning(fake_api):
+    bot = await _bot(fake_api.base_url)
+    try:
+        fake_api.inject_fault("sendMessage", "403_blocked")
+        with pytest.raises(Exception) as raised:
+            await bot.send_message(4242, "hello")
+        assert type(raised.value).__name__ == "Forbidden"
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_refused_connection_is_a_network_error_without_the_token():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    request = AiohttpRequest(connect_timeout=1.0)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as raised:
+            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
+        assert TOKEN not in str(raised.value)
+        assert TOKEN.split(":")[1] not in repr(raised.value)
+        assert raised.value.__cause__ is None  # aiohttp's own message (it may quote the URL) is dropped
+    finally:
+        await request.shutdown()
+
+
+async def test_using_it_before_initialize_or_after_shutdown_fails_loudly():
+    request = AiohttpRequest()
+    with pytest.raises(RuntimeError):
+        await request.do_request("http://127.0.0.1:9/", "POST")
+    await request.initialize()
+    await request.shutdown()
+    with pytest.raises(RuntimeError):
+        await request.do_request("http://127.0.0.1:9/", "POST")
+
+
+async def test_the_running_bot_uses_it(bot):
+    assert isinstance(bot.application.bot.request, AiohttpRequest)
