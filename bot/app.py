@@ -41,8 +41,8 @@ from handlers import (
 )
 from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
-from handlers.transport import AiohttpRequest
 from handlers.gate import gate
+from handlers.transport import AiohttpRequest
 from schedules import jobs as due_work
 from storage.store import Store
 
