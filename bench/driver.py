@@ -4,16 +4,14 @@ The server (tests.fake_bot_api.FakeBotApi) listens on loopback in this process's
 is another process and talks real HTTP to it. Driving the server's Python controls directly (rather
 than its /_control/ HTTP endpoints) keeps the driver's own cost out of the way on a 2-core machine.
 
-Each person has at most one update in flight, so a reply is matched to its update by chat id and
-order: every call to that chat (and every answerCallbackQuery for that query) after the update was
-enqueued and before the person's next update belongs to it. An update has been answered once it had
-a visible answer (sendMessage or editMessageText to the chat, or a callback answer with a toast) and
-the bot has moved on: PTB handles updates one at a time, so a call for another person's update, or
-20 ms without calls, means the answered update made all its calls (a claim, say, also sends the
-details). Only then does the person take the next step. Latency runs from the enqueue to the arrival
-at the server of the last call that belongs to the update (both time.monotonic() in this process).
+Each person has at most one update in flight. The bot says when an update is finished: one UDP
+datagram with its update_id after `process_update` returned (bench/done_signal.py), by which time it
+has received the answer to its last Bot API call. Latency runs from enqueueing the update to that
+datagram's arrival (both time.monotonic() in this process). Calls to the person's chat (and answers
+to their button press) are read before the person takes the next step, so the next press finds the
+keyboard the last step showed.
 
-Closed loop: N people in flight, each sends its next step as soon as the last one was answered
+Closed loop: N people in flight, each sends its next step as soon as the last one was finished
 (maximum throughput). Open loop: steps are offered at a fixed mean rate with exponential gaps,
 whatever the bot is doing (latency under a given load).
 """
@@ -21,6 +19,7 @@ whatever the bot is doing (latency under a given load).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import re
 import time
@@ -29,10 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.done_signal import DoneListener
 from tests.fake_bot_api import Call, FakeBotApi
 
 VISIBLE = ("sendMessage", "editMessageText")
-QUIET = 0.02  # seconds without calls after which an answered update is taken as complete
 SLOW_DOWN = re.compile(r"slow down", re.IGNORECASE)
 
 
@@ -48,9 +47,9 @@ class Step:
 class Pending:
     user: Person
     sent_at: float
+    update_id: int = 0
     query_id: str = ""
-    last_at: float = 0.0
-    answered: bool = False
+    answered: bool = False  # a visible reply or a toast arrived
 
 
 @dataclass
@@ -70,7 +69,9 @@ class PhaseResult:
     skipped_by_label: dict[str, int] = field(default_factory=dict)  # which buttons were not shown
     errors: int = 0
     slow_downs: int = 0
+    silent: int = 0  # finished without any visible reply or toast
     unserved: int = 0  # open loop: offers dropped because every person was still waiting
+    still_waiting: int = 0  # sent in the window, not finished 10 s after it closed
     seconds: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)  # Bot API calls by method while measuring
 
@@ -85,20 +86,21 @@ JourneyFactory = Callable[[random.Random], tuple[int, str, list[Step]]]
 
 
 class Driver:
-    def __init__(self, api: FakeBotApi, journeys: JourneyFactory, *, seed: int = 2026) -> None:
+    def __init__(self, api: FakeBotApi, done: DoneListener, journeys: JourneyFactory, *, seed: int = 2026) -> None:
         self.api = api
         self.journeys = journeys
         self.rng = random.Random(seed)  # noqa: S311 - reproducible load, not a secret
         self.next_call = 0
-        self.last_call_seen = 0.0
         self.by_chat: dict[int, Pending] = {}
         self.by_query: dict[str, Pending] = {}
+        self.by_update: dict[int, Pending] = {}
         self.busy: set[int] = set()  # people in a journey: nobody plays the same person twice at once
         self.result = PhaseResult()
         self.measuring = False
-        self.on_answer: Callable[[Person], None] = lambda person: None
-        self.unsettled: list[Pending] = []  # answered, but the bot may still be making its calls
-        self._stop = False
+        self.window_start = 0.0
+        self.on_finished: Callable[[Person], None] = lambda person: None
+        self.drained = asyncio.Event()  # set when no update is in flight
+        done.on_done = self._done
 
     # -- calls out --------------------------------------------------------------------------------
 
@@ -106,34 +108,13 @@ class Driver:
         """Skip every call made so far (a new phase starts clean)."""
         self.next_call = self.api.mark()
 
-    async def observe(self) -> None:
-        """Read new calls until stopped; waits for the next call when nothing is new."""
+    def _read_calls(self) -> None:
         api = self.api
-        while not self._stop:
-            start = max(self.next_call - api._calls_base, 0)
-            calls = api.calls[start:]
-            self.next_call = api.mark()
-            if not calls:
-                if self.unsettled and time.monotonic() - self.last_call_seen >= QUIET:
-                    self._settle(None)
-                # A private wake-up shared by both versions of the fake server; far cheaper than wait_for.
-                await api._calls_signal.wait(QUIET if self.unsettled else 0.5)
-                continue
-            self.last_call_seen = time.monotonic()
-            for call in calls:
-                self._take(call)
-
-    def _settle(self, current: Pending | None) -> None:
-        """The bot made a call for `current` (or went quiet): every other answered update is complete."""
-        keep = []
-        for pending in self.unsettled:
-            if pending is current:
-                keep.append(pending)
-            else:
-                if self.measuring:
-                    self.result.completed += 1
-                self.on_answer(pending.user)
-        self.unsettled = keep
+        start = max(self.next_call - api._calls_base, 0)
+        calls = api.calls[start:]
+        self.next_call = api.mark()
+        for call in calls:
+            self._take(call)
 
     def _take(self, call: Call) -> None:
         method, params = call.method, call.params
@@ -143,19 +124,13 @@ class Driver:
             return
         if method == "answerCallbackQuery":
             pending = self.by_query.get(str(params.get("callback_query_id")))
-            if pending is None:
-                return
-            self._settle(pending)
-            pending.last_at = max(pending.last_at, call.at)
-            if params.get("text") and not pending.answered:
-                self._answered(pending)
+            if pending is not None and params.get("text"):
+                pending.answered = True
             return
         chat = params.get("chat_id")
         pending = self.by_chat.get(chat) if isinstance(chat, int) else None
         if pending is None:
             return
-        self._settle(pending)
-        pending.last_at = max(pending.last_at, call.at)
         if call.status != 200:
             self.result.errors += self.measuring
             return
@@ -163,8 +138,7 @@ class Driver:
             self._remember_keyboard(pending.user, call)
             if SLOW_DOWN.search(str(params.get("text", ""))):
                 self.result.slow_downs += self.measuring
-            if not pending.answered:
-                self._answered(pending)
+            pending.answered = True
 
     def _remember_keyboard(self, person: Person, call: Call) -> None:
         markup = call.params.get("reply_markup")
@@ -174,16 +148,23 @@ class Driver:
                        if "callback_data" in b]
             person.keyboards.appendleft((result["message_id"], buttons))
 
-    def _answered(self, pending: Pending) -> None:
-        pending.answered = True
-        self.unsettled.append(pending)
-
-    def _finish(self, pending: Pending) -> None:
-        """The person moves on: whatever came for this update so far was all of it."""
+    def _done(self, update_id: int) -> None:
+        """The bot finished `update_id`: every call it made for it is already recorded by the server."""
+        arrived = time.monotonic()
+        pending = self.by_update.pop(update_id, None)
+        if pending is None:
+            return  # an update from before this phase
+        self._read_calls()
         self.by_chat.pop(pending.user.user_id, None)
         self.by_query.pop(pending.query_id, None)
-        if pending.answered and self.measuring and pending.sent_at >= self.window_start:
-            self.result.latencies.append(pending.last_at - pending.sent_at)
+        pending.user.pending = None
+        if self.measuring and pending.sent_at >= self.window_start:
+            self.result.completed += 1
+            self.result.latencies.append(arrived - pending.sent_at)
+            self.result.silent += not pending.answered
+        self.on_finished(pending.user)
+        if not self.by_update:
+            self.drained.set()
 
     # -- updates in -------------------------------------------------------------------------------
 
@@ -218,125 +199,101 @@ class Driver:
         """Enqueue each person's next step; returns those whose journey had ended."""
         ended = []
         for person in people:
-            if person.pending is not None:
-                self._finish(person.pending)
-                person.pending = None
             step = self._next_step(person)
             if step is None:
                 self.busy.discard(person.user_id)
                 ended.append(person)
                 continue
             pending = Pending(person, time.monotonic())
-            pending.last_at = pending.sent_at
             person.pending = pending
             self.by_chat[person.user_id] = pending
             kind, value = step
             if kind == "text":
-                self.api.send_message(person.user_id, value, language_code=person.language)
+                queued = self.api.send_message(person.user_id, value, language_code=person.language)
             else:
                 data, message_id = value
                 queued = self.api.press_button(person.user_id, data, message_id=message_id)
                 pending.query_id = queued["callback_query"]["id"]
                 self.by_query[pending.query_id] = pending
+            pending.update_id = queued["update_id"]
+            self.by_update[pending.update_id] = pending
         return ended
 
     # -- phases -----------------------------------------------------------------------------------
 
-    def _start_phase(self) -> None:
+    def _start_phase(self) -> float:
+        self.sync()
         self.result = PhaseResult()
         self.measuring = True
         self.window_start = time.monotonic()
+        return self.window_start
 
     async def _end_phase(self, people: list[Person], started: float) -> PhaseResult:
+        """Stop counting; let the updates still in flight finish so the next phase starts clean."""
+        self._read_calls()
         self.result.seconds = time.monotonic() - started
         self.measuring = False
-        await asyncio.sleep(0.3)  # let the last answers in
-        self.measuring = True
-        for person in people:
-            if person.pending is not None:
-                self._finish(person.pending)
-                person.pending = None
-        self.measuring = False
-        return self.result
-
-    async def closed_loop(self, in_flight: int, seconds: float) -> PhaseResult:
-        """`in_flight` people, each sending its next step as soon as the previous one was answered."""
-        self.sync()
-        ready: asyncio.Queue[Person] = asyncio.Queue()
-        self.on_answer = ready.put_nowait
-        people = [person for person in (self.new_person() for _ in range(in_flight)) if person is not None]
-        self._stop = False
-        observer = asyncio.create_task(self.observe())
-        self._start_phase()
-        started = time.monotonic()
-        deadline = started + seconds
-        batch = list(people)
-        try:
-            while time.monotonic() < deadline:
-                ended = self.send(batch)
-                for person in ended:  # a finished journey is replaced by a new person at once
-                    people.remove(person)
-                    fresh = self.new_person()
-                    if fresh is not None:
-                        people.append(fresh)
-                        ready.put_nowait(fresh)
-                try:
-                    first = await asyncio.wait_for(ready.get(), timeout=max(deadline - time.monotonic(), 0.001))
-                except TimeoutError:
-                    break
-                batch = [first]
-                while not ready.empty():
-                    batch.append(ready.get_nowait())
-            in_flight_people = [p for p in people if p.pending is not None]
-            result = await self._end_phase(in_flight_people, started)
-        finally:
-            self._stop = True
-            await observer
-        self._release(people)
-        return result
-
-    async def open_loop(self, rate: float, seconds: float) -> PhaseResult:
-        """Offer `rate` updates a second on average (exponential gaps), from people not waiting for an answer."""
-        self.sync()
-        ready: deque[Person] = deque()
-        self.on_answer = ready.append
-        people: list[Person] = []
-        self._stop = False
-        observer = asyncio.create_task(self.observe())
-        self._start_phase()
-        started = time.monotonic()
-        deadline = started + seconds
-        due = started
-        try:
-            while due < deadline:
-                due += self.rng.expovariate(rate)
-                delay = due - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                while True:
-                    if ready:
-                        person = ready.popleft()
-                    else:
-                        person = self.new_person()
-                        if person is None:  # the bot is far behind the offered rate: this offer is lost
-                            self.result.unserved += 1
-                            break
-                        people.append(person)
-                    ended = self.send([person])
-                    if not ended:
-                        break
-                    people.remove(person)
-            await asyncio.sleep(0.2)
-            result = await self._end_phase([p for p in people if p.pending is not None], started)
-        finally:
-            self._stop = True
-            await observer
-        self._release(people)
-        return result
-
-    def _release(self, people: list[Person]) -> None:
+        self.on_finished = lambda person: None
+        if self.by_update:
+            self.drained.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.drained.wait(), 10)
+        self.result.still_waiting = len(self.by_update)
+        self._read_calls()
         for person in people:
             self.busy.discard(person.user_id)
         self.by_chat.clear()
         self.by_query.clear()
-        self.unsettled.clear()
+        self.by_update.clear()
+        return self.result
+
+    async def closed_loop(self, in_flight: int, seconds: float) -> PhaseResult:
+        """`in_flight` people, each sending its next step as soon as the previous one was finished."""
+        ready: asyncio.Queue[Person] = asyncio.Queue()
+        self.on_finished = ready.put_nowait
+        people = [person for person in (self.new_person() for _ in range(in_flight)) if person is not None]
+        started = self._start_phase()
+        deadline = started + seconds
+        batch = list(people)
+        while time.monotonic() < deadline:
+            for person in self.send(batch):  # a finished journey is replaced by a new person at once
+                people.remove(person)
+                fresh = self.new_person()
+                if fresh is not None:
+                    people.append(fresh)
+                    ready.put_nowait(fresh)
+            try:
+                first = await asyncio.wait_for(ready.get(), timeout=max(deadline - time.monotonic(), 0.001))
+            except TimeoutError:
+                break
+            batch = [first]
+            while not ready.empty():
+                batch.append(ready.get_nowait())
+        return await self._end_phase(people, started)
+
+    async def open_loop(self, rate: float, seconds: float) -> PhaseResult:
+        """Offer `rate` updates a second on average (exponential gaps), from people not waiting for an answer."""
+        ready: deque[Person] = deque()
+        self.on_finished = ready.append
+        people: list[Person] = []
+        started = self._start_phase()
+        deadline = started + seconds
+        due = started
+        while due < deadline:
+            due += self.rng.expovariate(rate)
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            while True:
+                if ready:
+                    person = ready.popleft()
+                else:
+                    person = self.new_person()
+                    if person is None:  # the bot is far behind the offered rate: this offer is lost
+                        self.result.unserved += self.measuring
+                        break
+                    people.append(person)
+                if not self.send([person]):
+                    break
+                people.remove(person)
+        return await self._end_phase(people, started)

@@ -1,16 +1,23 @@
 """The baseline: a bare python-telegram-bot echo bot, polling the same fake Bot API server.
 
-One MessageHandler that sends the text back to the chat; no rate limiter, no persistence, sequential
-updates (PTB's default, also the fastest on loopback). `python bench/echo_bot.py BASE_URL TOKEN`
+One MessageHandler that sends the text back to the chat; no rate limiter, no persistence, PTB's
+default transport (httpx) and sequential updates (PTB's defaults). Like the bot under test it runs as
+bench/done_signal.py's SignallingApplication, so the driver is told when each update is finished.
+`python bench/echo_bot.py BASE_URL TOKEN`
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bench.done_signal import SignallingApplication
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -20,7 +27,14 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def main(base_url: str, token: str) -> None:
     logging.basicConfig(level=logging.WARNING)
     head, _, _ = base_url.rstrip("/").rpartition("/")
-    application = Application.builder().token(token).base_url(base_url).base_file_url(f"{head}/file/bot").build()
+    application = (
+        Application.builder()
+        .application_class(SignallingApplication)
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(f"{head}/file/bot")
+        .build()
+    )
     application.add_handler(MessageHandler(filters.TEXT, echo))
     application.run_polling(allowed_updates=["message", "callback_query"], poll_interval=0.0)
 

@@ -31,6 +31,8 @@ if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m ben
     sys.path.insert(0, str(ROOT))
 
 from bench.dataset import FULL, PASSPHRASE, Dataset, build  # noqa: E402
+from bench.done_signal import ENV as DONE_ENV  # noqa: E402
+from bench.done_signal import DoneListener  # noqa: E402
 from bench.driver import Driver, PhaseResult, Step  # noqa: E402
 from bench.scale import work_at_scale  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
@@ -53,9 +55,11 @@ QUICK_RUN = Durations(warmup=1.0, closed=4.0, open=5.0)
 # -- processes ---------------------------------------------------------------------------------------
 
 
-def start_bot(data_dir: Path, port: int, config: Path, log: Path, profile: Path | None = None) -> subprocess.Popen:
+def start_bot(data_dir: Path, port: int, done: str, config: Path, log: Path,
+              profile: Path | None = None) -> subprocess.Popen:
     env = {
         **os.environ,
+        DONE_ENV: done,
         "PARCELBOT_CONFIG": str(config),
         "PARCELBOT_DATA_DIR": str(data_dir),
         "PARCELBOT_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
@@ -70,10 +74,10 @@ def start_bot(data_dir: Path, port: int, config: Path, log: Path, profile: Path 
         )
 
 
-def start_echo(port: int) -> subprocess.Popen:
+def start_echo(port: int, done: str) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - our own script
         [sys.executable, str(ROOT / "bench" / "echo_bot.py"), f"http://127.0.0.1:{port}/bot", TOKEN],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, DONE_ENV: done},
     )
 
 
@@ -173,8 +177,9 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
                   spy: Path | None = None) -> dict:
     await driver.closed_loop(in_flight, durations.warmup)
     spying = start_spy(pid, durations.closed, spy) if spy else None
-    before = cpu_seconds(pid)
+    before, driver_before = cpu_seconds(pid), cpu_seconds(os.getpid())
     closed = await driver.closed_loop(in_flight, durations.closed)
+    driver_cpu = cpu_seconds(os.getpid()) - driver_before
     if spying is not None:
         await asyncio.to_thread(spying.wait)
     closed_cpu = cpu_seconds(pid) - before
@@ -182,7 +187,9 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
     opened = await driver.open_loop(rate, durations.open)
     open_cpu = cpu_seconds(pid) - before
     return {
-        "closed": summary(closed, closed_cpu), "open": summary(opened, open_cpu), "peak_rss_mb": peak_rss_mb(pid),
+        "closed": {**summary(closed, closed_cpu),
+                   "driver_cpu_us_per_update": driver_cpu / max(closed.completed, 1) * 1e6},
+        "open": summary(opened, open_cpu), "peak_rss_mb": peak_rss_mb(pid),
     }
 
 
@@ -196,7 +203,8 @@ def summary(result: PhaseResult, cpu: float) -> dict:
         "errors": result.errors, "slow_downs": result.slow_downs,
         "calls_per_update": {method: round(count / max(result.completed, 1), 2)
                              for method, count in sorted(result.calls.items(), key=lambda item: -item[1])},
-        "unserved_offers": result.unserved, "still_waiting_at_end": len(result.latencies) < result.completed,
+        "unserved_offers": result.unserved, "still_waiting_at_end": result.still_waiting,
+        "silent_updates": result.silent,
     }
 
 
@@ -290,7 +298,7 @@ async def main_async(args: argparse.Namespace) -> dict:
                      "quick": args.quick, "in_flight": args.in_flight, "rate": args.rate,
                      "rate_limiter": "AIORateLimiter with overall/group rates 0 (bench/bot_process.py)",
                      "load_before": load_before}
-    api = None
+    api = signals = None
     try:
         data_dir = workdir / "data"
         data_dir.mkdir(mode=0o700)
@@ -307,15 +315,16 @@ async def main_async(args: argparse.Namespace) -> dict:
                           "claims_per_day = 1000\n", encoding="utf-8")
         api = FakeBotApi(token=TOKEN, max_calls=40_000, max_messages_per_chat=50)
         await api.start()
+        signals, done = await DoneListener.start()
         port = api.port
 
         print("parcelbot: cold start, then closed and open loop ...", flush=True)
         bot, results["cold_start_s"], results["start_up_messages"] = await cold_start(
-            api, data, lambda: start_bot(data_dir, port, config, workdir / "bot.log", args.profile))
+            api, data, lambda: start_bot(data_dir, port, done.address, config, workdir / "bot.log", args.profile))
         pick, board = parcelbot_journeys(data)
         results["coordinator_view"] = board
         try:
-            results["parcelbot"] = await measure(Driver(api, pick), bot.pid, durations, args.in_flight, args.rate,
+            results["parcelbot"] = await measure(Driver(api, done, pick), bot.pid, durations, args.in_flight, args.rate,
                                                  args.spy)
         finally:
             await stop(bot)
@@ -325,8 +334,8 @@ async def main_async(args: argparse.Namespace) -> dict:
         api.reset()
 
         print("echo bot: closed and open loop ...", flush=True)
-        echo = start_echo(port)
-        driver = Driver(api, echo_journeys)
+        echo = start_echo(port, done.address)
+        driver = Driver(api, done, echo_journeys)
         try:
             await driver.closed_loop(1, 2.0)  # waits until the echo bot polls
             results["echo"] = await measure(driver, echo.pid, durations, args.in_flight, args.rate)
@@ -337,6 +346,8 @@ async def main_async(args: argparse.Namespace) -> dict:
         results["work"] = await work_at_scale(data_dir / "parcelbot.db", workdir)
         results["load_after"] = load_average()
     finally:
+        if signals is not None:
+            signals.close()
         if api is not None:
             await api.stop()
         if args.keep:
@@ -380,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{bot['closed']['skipped_presses']} presses skipped (no such button), "
           f"{results['runs_published']} runs published, {results['start_up_messages']} messages sent at start "
           f"before measuring (announcements due).")
+    print(f"driver and fake server (one process) CPU per update: parcelbot "
+          f"{bot['closed']['driver_cpu_us_per_update']:.0f} µs, echo "
+          f"{results['echo']['closed']['driver_cpu_us_per_update']:.0f} µs")
     print("Bot API calls per update (closed loop): parcelbot "
           + ", ".join(f"{m} {n}" for m, n in bot["closed"]["calls_per_update"].items())
           + "; echo " + ", ".join(f"{m} {n}" for m, n in results["echo"]["closed"]["calls_per_update"].items()))

@@ -42,6 +42,7 @@ from handlers import (
 from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
 from handlers.gate import gate
+from handlers.ordering import PerPersonOrder
 from handlers.transport import AiohttpRequest
 from schedules import jobs as due_work
 from storage.store import Store
@@ -126,6 +127,8 @@ def build_application(
         # aiohttp instead of httpx: half the CPU per Bot API call (handlers/transport.py).
         .request(AiohttpRequest(pool_size=64))
         .get_updates_request(AiohttpRequest(pool_size=1))
+        # Different people's updates at once, each person's in order (handlers/ordering.py).
+        .concurrent_updates(PerPersonOrder())
         .post_init(_post_init)
     )
     if rate_limiter:
