@@ -2,6 +2,7 @@
 
 A message Telegram no longer has (400 "message to delete not found", or 403 because the member
 blocked the bot) counts as deleted; any other failure leaves the row so the deletion job retries.
+Several messages in one chat go in one deleteMessages call.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.domain import TrackedMessage
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 
 async def delete_in_chat(bot: Bot, chat_id: int, message_id: int) -> bool:
@@ -30,8 +32,31 @@ async def delete_in_chat(bot: Bot, chat_id: int, message_id: int) -> bool:
     return True
 
 
+async def delete_many_in_chat(bot: Bot, chat_id: int, message_ids: list[int]) -> bool:
+    """Up to 100 messages of one chat in one call (deleteMessages skips ids that are already gone)."""
+    if len(message_ids) == 1:
+        return await delete_in_chat(bot, chat_id, message_ids[0])
+    try:
+        await bot.delete_messages(chat_id, message_ids)
+    except (BadRequest, Forbidden):
+        return True
+    except TelegramError as error:
+        log.warning("delete failed, will retry: %s", type(error).__name__)
+        return False
+    return True
+
+
 async def delete_tracked(bot: Bot, store: Store, messages: Iterable[TrackedMessage]) -> int:
-    gone = [message.id for message in messages if await delete_in_chat(bot, message.chat_id, message.message_id)]
+    """Delete in Telegram, one call per chat (a panic clears a whole chat at once), then forget them."""
+    by_chat: dict[int, list[TrackedMessage]] = {}
+    for message in messages:
+        by_chat.setdefault(message.chat_id, []).append(message)
+    gone: list[int] = []
+    for chat_id, tracked in by_chat.items():
+        for start in range(0, len(tracked), DELETE_BATCH):
+            batch = tracked[start:start + DELETE_BATCH]
+            if await delete_many_in_chat(bot, chat_id, [message.message_id for message in batch]):
+                gone += [message.id for message in batch]
     if gone:
         async with store.write() as uow:
             await uow.messages.forget(gone)

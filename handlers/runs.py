@@ -138,12 +138,12 @@ async def drop(update: Update, context: BotContext, payload: dict[str, Any]) -> 
         await deny(update, context)
         return
     try:
-        line = await run_service.run_line(context.store, payload["run"])
+        code = await run_service.run_code(context.store, payload["run"])
         await run_service.drop(context.store, context.me, payload["run"])
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    await show(update, context, context.t("{code} taken out of the plan; its needs are open again.", code=line.code))
+    await show(update, context, context.t("{code} taken out of the plan; its needs are open again.", code=code))
 
 
 async def places(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -153,12 +153,12 @@ async def places(update: Update, context: BotContext, payload: dict[str, Any]) -
         return
     try:
         count = await run_service.toggle_places(context.store, context.me, payload["run"])
-        line = await run_service.run_line(context.store, payload["run"])
+        code = await run_service.run_code(context.store, payload["run"])
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
     await show(update, context, context.t.plural("{code} now takes {count} volunteer.", "{code} now takes {count} "
-                                                 "volunteers.", count, code=line.code))
+                                                 "volunteers.", count, code=code))
 
 
 # Volunteers: open runs, claim -------------------------------------------------------------------------
@@ -199,18 +199,18 @@ async def claim(update: Update, context: BotContext, payload: dict[str, Any]) ->
     try:
         assignment = await claims.claim(context.store, payload["run"], member.id, cap=runtime.config.claim_cap,
                                         trial=trial, grace_hours=runtime.config.checkin_grace_hours)
-        line = await run_service.run_line(context.store, assignment.run_id)
+        code = await run_service.run_code(context.store, assignment.run_id)
     except DomainError as error:
         await show(update, context, _error_text(context, error))
         return
     log.info("run claimed: member=%s run=%s trial=%s", member.id, assignment.run_id, trial)
     if trial:
         await show(update, context, t("Thank you. A coordinator will confirm your place on {code} soon; the details "
-                                      "follow after that.", code=line.code))
+                                      "follow after that.", code=code))
         await _ask_coordinators(context, assignment.id)
     else:
         await show(update, context, t("Thank you. The place on {code} is yours. The details follow now; "
-                                      "see /myruns.", code=line.code))
+                                      "see /myruns.", code=code))
         await send_details(context, member, assignment.id)
 
 
@@ -241,20 +241,20 @@ async def _decide(update: Update, context: BotContext, payload: dict[str, Any], 
                                               grace_hours=context.runtime.config.checkin_grace_hours)
         else:
             assignment = await claims.reject(context.store, payload["assignment"], context.me.id)
-        line = await run_service.run_line(context.store, assignment.run_id)
+        code = await run_service.run_code(context.store, assignment.run_id)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
     async with context.store.read() as uow:
         volunteer = await uow.members.get(assignment.member_id)
     if approve:
-        await show(update, context, context.t("Approved: {code}.", code=line.code))
+        await show(update, context, context.t("Approved: {code}.", code=code))
         message = "Your place on {code} is confirmed. The details follow now."
     else:
-        await show(update, context, context.t("Rejected: {code}. The place is free again.", code=line.code))
+        await show(update, context, context.t("Rejected: {code}. The place is free again.", code=code))
         message = "A coordinator could not confirm your place on {code} this time. Thank you for offering."
     if volunteer is not None:
-        await send_to_member(context, volunteer, message, code=line.code)
+        await send_to_member(context, volunteer, message, code=code)
         if approve:
             await send_details(context, volunteer, assignment.id)
 

@@ -220,6 +220,28 @@ INITIAL = [
     )""",
 ]
 
+# Found with `python -m bench.steps --plans`: every hot read of a volunteer's journey scanned a whole
+# table (parcels for every /runs, /myruns, claim and details; runs by date; a member's assignments,
+# tracked messages and requests). Each index serves a query that runs per update.
+QUERY_INDEXES = [
+    "CREATE INDEX parcels_run ON parcels (run_id)",
+    "CREATE INDEX parcels_prisoner ON parcels (prisoner_id)",
+    "CREATE INDEX runs_window ON runs (window_start)",
+    "CREATE INDEX runs_status_window ON runs (status, window_start)",
+    "CREATE INDEX runs_facility_window ON runs (facility_id, window_start)",
+    "CREATE INDEX assignments_member ON assignments (member_id, status)",
+    "CREATE INDEX assignments_run ON assignments (run_id, status)",
+    "CREATE INDEX tracked_messages_run ON tracked_messages (run_id)",
+    "CREATE INDEX tracked_messages_member ON tracked_messages (member_id)",
+    "CREATE INDEX family_requests_member ON family_requests (member_id)",
+    "CREATE INDEX family_requests_prisoner ON family_requests (prisoner_id)",
+    "CREATE INDEX facility_rules_facility ON facility_rules (facility_id, effective_from)",
+    "CREATE INDEX transfers_prisoner ON transfers (prisoner_id)",
+    "CREATE INDEX parcel_needs_need ON parcel_needs (need_id)",
+    "CREATE INDEX needs_prisoner ON needs (prisoner_id, status)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "initial domain model", INITIAL),
+    (2, "indexes for the per-update queries", QUERY_INDEXES),
 ]

@@ -33,8 +33,7 @@ async def typed(bot, person, text) -> int:
 
 
 def deleted(bot, person) -> set[int]:
-    return {call.params["message_id"] for call in bot.api.calls_to("deleteMessage", chat_id=person.chat_id)
-            if call.ok}
+    return set(bot.api.deleted_ids(person.chat_id))
 
 
 async def seed_facility(bot, name="IK-4 Gomel", **rules):

@@ -24,7 +24,7 @@ async def test_lockdown_serves_only_coordinators_and_deletes_tracked_messages(bo
     family = await bot.join(Role.FAMILY)
     message_id = await _tracked_message(bot, family)
     await bot.send(coordinator, "/lockdown")
-    deleted = [call.params["message_id"] for call in bot.api.calls_to("deleteMessage", chat_id=family.chat_id)]
+    deleted = bot.api.deleted_ids(family.chat_id)
     assert message_id in deleted
     assert any("Lockdown is on" in text for text in bot.texts(coordinator))
     await bot.send(family, "/help")

@@ -71,7 +71,7 @@ async def _track(bot, person, member_id):
 
 
 def _deleted(bot, person):
-    return [call.params["message_id"] for call in bot.api.calls_to("deleteMessage", chat_id=person.chat_id)]
+    return bot.api.deleted_ids(person.chat_id)
 
 
 # Onboarding -----------------------------------------------------------------------------------------

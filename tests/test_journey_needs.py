@@ -82,7 +82,7 @@ async def test_a_coordinator_adds_a_prisoner_posts_needs_that_fit_and_one_that_d
     assert prisoner.alias in bot.last_text(coordinator)
     assert prisoner.regime == "strict" and prisoner.facility_id == facility.id and prisoner.birth_year == 1979
     # The typed name and year left the chat once stored.
-    deleted = {c.params["message_id"] for c in bot.api.calls_to("deleteMessage", chat_id=coordinator.chat_id)}
+    deleted = set(bot.api.deleted_ids(coordinator.chat_id))
     assert len(deleted) == 2
 
     fits = await post_need(bot, coordinator, prisoner, category="Food", weight="3.5", due="24.12")

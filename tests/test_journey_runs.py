@@ -124,7 +124,7 @@ async def test_plan_publish_announce_claim_approve_and_the_third_hears_it_is_ful
             if text.startswith(f"Details for your task {code}") and person is not monday_only:
                 continue
             assert PRISONER_NAME not in text and "Валадарка" not in text and "Canary-77" not in text
-    assert len([call for call in bot.api.calls_to("deleteMessage", chat_id=trusted.chat_id) if call.ok]) == 1
+    assert len(bot.api.deleted_ids(trusted.chat_id)) == 1
     await bot.stop()
     assert find_canaries(bot.database_files, [PRISONER_NAME, NEED_DETAILS, FACILITY_NAME, "Canary-77"]) == []
 

@@ -113,8 +113,7 @@ async def test_due_tracked_messages_are_deleted_and_a_failed_deletion_is_retried
         assert len(await uow.messages.all()) == 2  # Telegram failed: kept for the next round
     bot.clock.advance(timedelta(hours=1))
     await jobs.run_due(bot.application)
-    deleted = [call.params["message_id"] for call in bot.api.calls_to("deleteMessage", chat_id=person.chat_id)
-               if call.ok]
+    deleted = bot.api.deleted_ids(person.chat_id)
     assert sorted(deleted) == sorted(messages)
     async with bot.store.read() as uow:
         assert await uow.messages.all() == []

@@ -56,7 +56,7 @@ def sent_ids(bot, person, prefix: str) -> list[int]:
 
 
 def deleted_ids(bot, person) -> list[int]:
-    return [call.params["message_id"] for call in bot.api.calls_to("deleteMessage", chat_id=person.chat_id) if call.ok]
+    return bot.api.deleted_ids(person.chat_id)
 
 
 async def test_a_full_week_from_needs_to_family_update_and_nothing_left_after_retention(bot):

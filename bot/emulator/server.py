@@ -538,6 +538,17 @@ class FakeBotApi:
         message = self._last_bot_message(chat_id)
         return message.get("reply_markup") if message else None
 
+    def deleted_ids(self, chat_id: int) -> list[int]:
+        """Message ids the bot deleted in this chat, by deleteMessage or deleteMessages (successful calls)."""
+        ids: list[int] = []
+        for call in self.calls:
+            if call.ok and call.params.get("chat_id") == chat_id:
+                if call.method == "deleteMessage":
+                    ids.append(call.params["message_id"])
+                elif call.method == "deleteMessages":
+                    ids.extend(call.params["message_ids"])
+        return ids
+
     def buttons(self, chat_id: int) -> list[tuple[str, str]]:
         """(text, callback_data) of the last bot message with an inline keyboard ("" if not a callback)."""
         message = self._last_bot_message(chat_id, with_keyboard=True)

@@ -44,10 +44,12 @@ async def book_assignment(uow: UnitOfWork, run: Run, assignment_id: int, *,
     """A place that is the volunteer's (claimed by a trusted volunteer, or approved): its reminders and deadlines.
 
     A reminder whose time has passed (claimed less than a day before) goes at the next round."""
-    await uow.schedule.put(REMIND, assignment_id, run.window_start - REMIND_BEFORE)
-    await uow.schedule.put(CONFIRM_DEADLINE, assignment_id, run.window_start - CONFIRM_BEFORE)
-    await uow.schedule.put(REPORT_PROMPT, assignment_id, run.window_end)
-    await uow.schedule.put(CHECKIN_DEADLINE, assignment_id, run.window_end + timedelta(hours=grace_hours))
+    await uow.schedule.put_many([
+        (REMIND, assignment_id, run.window_start - REMIND_BEFORE),
+        (CONFIRM_DEADLINE, assignment_id, run.window_start - CONFIRM_BEFORE),
+        (REPORT_PROMPT, assignment_id, run.window_end),
+        (CHECKIN_DEADLINE, assignment_id, run.window_end + timedelta(hours=grace_hours)),
+    ])
 
 
 async def cancel_assignment(uow: UnitOfWork, assignment_id: int) -> None:

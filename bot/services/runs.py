@@ -172,12 +172,13 @@ async def my_runs(store: Store, member: Member) -> list[MyRun]:
                   key=lambda item: item.line.window_start)
 
 
-async def run_line(store: Store, run_id: int) -> RunLine:
+async def run_code(store: Store, run_id: int) -> str:
+    """The run's code ("R-3F7K"), which is all a confirmation needs to name it."""
     async with store.read() as uow:
         run = await uow.runs.get(run_id)
-        if run is None:
-            raise NotFound()
-        return (await _lines(uow, [run]))[0]
+    if run is None:
+        raise NotFound()
+    return run.code
 
 
 # Review and publish ----------------------------------------------------------------------------------

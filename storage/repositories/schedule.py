@@ -38,6 +38,14 @@ class Schedule(Repository):
             (new_id(), kind, ref_id, to_db(due_at)),
         )
 
+    async def put_many(self, work: list[tuple[str, int, datetime]]) -> None:
+        """:meth:`put` for several (kind, ref_id, due_at) at once: one statement, one thread hop."""
+        await self.session.run_many(
+            "INSERT INTO scheduled (id, kind, ref_id, due_at, done_at) VALUES (?, ?, ?, ?, NULL)"
+            " ON CONFLICT(kind, ref_id) DO UPDATE SET due_at = excluded.due_at WHERE scheduled.done_at IS NULL",
+            [(new_id(), kind, ref_id, to_db(due_at)) for kind, ref_id, due_at in work],
+        )
+
     async def postpone(self, kind: str, ref_id: int, due_at: datetime) -> None:
         """Put work back (done or not) to run later: used inside the job's own transaction, so marking it
         done and postponing commit together (e.g. a message held back while the bot is in lockdown)."""

@@ -53,17 +53,16 @@ class CallbackTokens(Repository):
         A single-use token is spent here, in the caller's transaction, so a replay finds nothing.
         """
         token_hash = self._hash(token)
+        # One statement: find the live token and, if it is single-use, spend it (RETURNING gives the
+        # row as it was matched). Replays, other members' tokens and expired ones match nothing.
         row = await self.session.one(
-            "SELECT action, payload, single_use FROM callback_tokens WHERE token_hash = ? AND member_id = ?"
-            " AND used_at IS NULL AND expires_at > ?",
-            (token_hash, member_id, to_db(now)),
+            "UPDATE callback_tokens SET used_at = CASE WHEN single_use THEN ? ELSE used_at END"
+            " WHERE token_hash = ? AND member_id = ? AND used_at IS NULL AND expires_at > ?"
+            " RETURNING action, payload",
+            (to_db(now), token_hash, member_id, to_db(now)),
         )
         if row is None:
             return None
-        if row[2]:
-            await self.session.run(
-                "UPDATE callback_tokens SET used_at = ? WHERE token_hash = ?", (to_db(now), token_hash)
-            )
         return row[0], self.open_json("payload", token_hash.hex(), row[1])
 
     async def revoke_member(self, member_id: int) -> int:

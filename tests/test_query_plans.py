@@ -1,0 +1,92 @@
+"""Every query a volunteer's or a family's update runs finds its rows by index, never by reading a table.
+
+At the benchmark's scale (2,000 prisoners, 6,000 needs) one full scan of `parcels` per /runs cost more
+than the rest of the update; `python -m bench.steps --plans` found them. This test keeps them found:
+it records the SQL of a whole week's journey and asks SQLite for each statement's plan.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.db import Session
+from storage.migrations import MIGRATIONS
+from storage.store import Store
+from tests.conftest import PASSPHRASE, TEST_KDF
+from tests.test_journey_week import publish_and_claim
+
+# Reference tables of tens of rows (facilities, areas), read whole on purpose.
+SMALL_TABLES = {"facilities", "areas", "schema_migrations", "meta", "keyring"}
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    statements: set[str] = set()
+    for name in ("all", "one", "run", "run_many"):
+        original = getattr(Session, name)
+
+        async def record(self, sql, *args, _original=original, **kwargs):
+            statements.add(" ".join(sql.split()))
+            return await _original(self, sql, *args, **kwargs)
+
+        monkeypatch.setattr(Session, name, record)
+    return statements
+
+
+async def _scans(store: Store, statements: set[str]) -> list[str]:
+    found = []
+    async with store.read() as uow:
+        for sql in sorted(statements):
+            if not sql.upper().startswith(("SELECT", "UPDATE", "DELETE", "INSERT")):
+                continue
+            plan = await uow.session.all(f"EXPLAIN QUERY PLAN {sql}", [None] * sql.count("?"))
+            for row in plan:
+                detail = row[3]
+                if detail.startswith("SCAN") and "json_each" not in detail and "CONSTANT ROW" not in detail:
+                    table = detail.split()[1]
+                    if table not in SMALL_TABLES:
+                        found.append(f"{detail}  <-  {sql[:160]}")
+    return found
+
+
+async def test_the_journeys_of_a_week_read_by_index(bot, recorded):
+    coordinator, first, second, code, family = await publish_and_claim(bot, family=True)
+    recorded.clear()  # planning and publishing may read whole tables; per-update work may not
+    for person in (first, second):
+        await bot.send(person, "/runs")
+        await bot.send(person, "/myruns")
+        await bot.press_label(person, "Details")
+        await bot.send(person, "/myruns")
+        await bot.press_label(person, "Confirm")
+    await bot.send(family, "/status")
+    await bot.send(coordinator, "/board")
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Give back")
+    assert recorded, "nothing was recorded"
+    assert await _scans(bot.store, recorded) == []
+
+
+async def test_a_database_from_before_the_indexes_gets_them_when_opened(config, clock, monkeypatch):
+    import storage.db
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(storage.db, "MIGRATIONS", MIGRATIONS[:1])
+    old = await Store.create(config.database_path, PASSPHRASE, kdf=TEST_KDF, clock=clock)
+    async with old.read() as uow:
+        assert await uow.session.value("SELECT count(*) FROM sqlite_master WHERE name = 'parcels_run'") == 0
+    await old.close()
+    monkeypatch.setattr(storage.db, "MIGRATIONS", MIGRATIONS)
+    store = await Store.unlock(config.database_path, PASSPHRASE, clock=clock)
+    try:
+        async with store.read() as uow:
+            versions = [row[0] for row in await uow.session.all("SELECT version FROM schema_migrations")]
+            assert versions == [version for version, _, _ in MIGRATIONS]
+            assert await uow.session.value("SELECT count(*) FROM sqlite_master WHERE name = 'parcels_run'") == 1
+    finally:
+        await store.close()
+
+
+def test_small_tables_are_small():
+    # The allowance above is only for reference tables; people, parcels and needs are never in it.
+    assert not SMALL_TABLES & {"members", "parcels", "needs", "prisoners", "runs", "assignments", "tracked_messages",
+                               "family_requests", "callback_tokens", "scheduled", "audit"}
