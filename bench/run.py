@@ -74,9 +74,10 @@ def start_bot(data_dir: Path, port: int, done: str, config: Path, log: Path,
         )
 
 
-def start_echo(port: int, done: str) -> subprocess.Popen:
+def start_echo(port: int, done: str, *, lean: bool = False) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(ROOT / "bench" / "echo_bot.py"), f"http://127.0.0.1:{port}/bot", TOKEN],
+        [sys.executable, str(ROOT / "bench" / "echo_bot.py"), f"http://127.0.0.1:{port}/bot", TOKEN,
+         *(["--lean"] if lean else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, DONE_ENV: done},
     )
 
@@ -238,6 +239,7 @@ def machine() -> str:
 
 def rows(results: dict) -> list[tuple[str, str, str, str]]:
     bot, echo, work = results["parcelbot"], results["echo"], results["work"]
+    lean = results["echo_lean"]["closed"]
     ratio = bot["closed"]["updates_per_s"] / echo["closed"]["updates_per_s"] if echo["closed"]["updates_per_s"] else 0
     results["ratio"] = ratio
 
@@ -265,6 +267,8 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
          f"{ms(echo['open']['p99_ms'])}", "", ""),
         ("bot CPU per update", f"{bot['closed']['cpu_us_per_update']:.0f} µs", "", ""),
         ("echo CPU per update", f"{echo['closed']['cpu_us_per_update']:.0f} µs", "", ""),
+        ("echo on parcelbot's transport, closed loop", f"{lean['updates_per_s']:.0f} updates/s, "
+         f"{lean['cpu_us_per_update']:.0f} µs CPU per update", "", ""),
         ("bot peak RSS", f"{bot['peak_rss_mb']:.0f} MB", "< 150 MB", ok(bot["peak_rss_mb"] < 150)),
         ("echo peak RSS", f"{echo['peak_rss_mb']:.0f} MB", "", ""),
         ("planning a week (dataset)", f"{results['plan_s']:.3f} s", "< 0.5 s", ok(results["plan_s"] < 0.5)),
@@ -341,6 +345,18 @@ async def main_async(args: argparse.Namespace) -> dict:
             results["echo"] = await measure(driver, echo.pid, durations, args.in_flight, args.rate)
         finally:
             await stop(echo)
+
+        print("echo bot on parcelbot's transport and update processor: closed loop ...", flush=True)
+        lean = start_echo(port, done.address, lean=True)
+        driver = Driver(api, done, echo_journeys)
+        try:
+            await driver.closed_loop(1, 2.0)
+            await driver.closed_loop(args.in_flight, durations.warmup)
+            before = cpu_seconds(lean.pid)
+            closed = await driver.closed_loop(args.in_flight, durations.closed)
+            results["echo_lean"] = {"closed": summary(closed, cpu_seconds(lean.pid) - before)}
+        finally:
+            await stop(lean)
 
         print("work at scale ...", flush=True)
         results["work"] = await work_at_scale(data_dir / "parcelbot.db", workdir)

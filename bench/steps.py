@@ -30,17 +30,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
+import aiosqlite  # noqa: E402
+
 from bench.dataset import FULL, PASSPHRASE, build  # noqa: E402
 from bench.driver import Step  # noqa: E402
 from bench.run import TOKEN, parcelbot_journeys  # noqa: E402
 from bot.config import Config, Secret  # noqa: E402
 from storage import crypto  # noqa: E402
-from storage.db import Session  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 
-COUNTED = {"db": (Session, ("all", "one", "run", "run_many")),
+# "db": every aiosqlite call, i.e. every thread hop (BEGIN and COMMIT included).
+COUNTED = {"db": (aiosqlite.Connection, ("execute", "execute_fetchall", "executemany")),
            "opened": (crypto.Keyring, ("_open_tagged",)), "indexed": (crypto.Keyring, ("blind_index",))}
 
 
@@ -63,18 +65,20 @@ class Counts:
 
     def _wrap(self, what: str, original):
         counts = self
-        if asyncio.iscoroutinefunction(original):
-            async def counted(*args, **kwargs):
-                counts.by_step[counts.current][what] += 1
-                if what == "db":
-                    counts.statements.add(" ".join(str(args[1]).split()))
+
+        def note(args) -> None:
+            counts.by_step[counts.current][what] += 1
+            if what == "db" and len(args) > 1:
+                sql = " ".join(str(args[1]).split())
+                counts.statements.add(sql)
                 if counts.trace == counts.current and counts.traced < 1:
-                    print(f"  {counts.current}: {' '.join(str(args[1]).split())[:150]}")
-                return await original(*args, **kwargs)
-        else:
-            def counted(*args, **kwargs):
-                counts.by_step[counts.current][what] += 1
-                return original(*args, **kwargs)
+                    print(f"  {counts.current}: {sql[:150]}")
+
+        # aiosqlite's methods return awaitables without being coroutine functions; wrap them plainly.
+        def counted(*args, **kwargs):
+            note(args)
+            return original(*args, **kwargs)
+
         return counted
 
 
@@ -148,7 +152,7 @@ async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool
                 del mark
         print(f"\n{journeys} journeys, one person at a time. 'main ms': CPU of the event loop's thread, which"
               " also runs the fake server;\n'db ms': CPU of aiosqlite's thread (SQLite, fsync).\n")
-        print(f"| {'step':<18} | {'n':>5} | {'db calls':>8} | {'opened':>6} | {'indexed':>7} | "
+        print(f"| {'step':<18} | {'n':>5} | {'db hops':>8} | {'opened':>6} | {'indexed':>7} | "
               f"{'Bot API calls':<52} | {'main ms':>7} | {'db ms':>5} |")
         print(f"| {'-' * 18} | {'-' * 5} | {'-' * 8} | {'-' * 6} | {'-' * 7} | {'-' * 52} | {'-' * 7} | {'-' * 5} |")
         for kind, n in counts.steps.most_common():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -31,6 +32,11 @@ PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     "PRAGMA busy_timeout=5000",
 )
+
+
+# Deleting these rows leaves nothing worth erasing from the WAL: `scheduled` holds only a kind, a
+# random row id and a time. Any other DELETE makes the session checkpoint after its commit.
+_NOTHING_TO_ERASE = re.compile(r"DELETE\s+FROM\s+scheduled\b", re.IGNORECASE)
 
 
 class DatabaseError(Exception):
@@ -75,8 +81,12 @@ class Database:
         return self._conn
 
     @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[Session]:
+    async def session(self, *, write: bool, single: bool = False) -> AsyncIterator[Session]:
         """One transaction: committed on a clean exit, rolled back on any exception.
+
+        `single`: a write that is exactly one statement runs in SQLite's autocommit mode, where one
+        statement is atomic on its own; that saves the BEGIN and COMMIT thread hops on the hottest
+        writes (a keyboard's button tokens, spending one). The session refuses a second statement.
 
         Writes take `BEGIN IMMEDIATE` so the write lock is held from the first statement; that is what
         makes a claim atomic even if another process opened the same file. Reads run without BEGIN and
@@ -92,8 +102,8 @@ class Database:
             self._holder = task
             try:
                 conn = self.conn
-                session = Session(conn)
-                if not write:
+                session = Session(conn, single=single)
+                if not write or single:
                     yield session
                     return
                 await conn.execute("BEGIN IMMEDIATE")
@@ -153,14 +163,23 @@ class Database:
 class Session:
     """Statements inside one transaction. Repositories use only this."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, single: bool = False) -> None:
         self._conn = conn
         self.erased = False  # set by deletions so the WAL is checkpointed after the commit
+        self._single = single
+        self._statements = 0
+
+    def _next_statement(self) -> None:
+        self._statements += 1
+        if self._single and self._statements > 1:
+            raise DatabaseError("a single-statement session ran a second statement; use a transaction")
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row | tuple]:
+        self._next_statement()
         return list(await self._conn.execute_fetchall(sql, params))
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        self._next_statement()
         rows = await self._conn.execute_fetchall(sql, params)
         return rows[0] if rows else None
 
@@ -169,16 +188,24 @@ class Session:
         return None if row is None else row[0]
 
     async def run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Execute a write; returns the number of rows changed."""
-        cursor = await self._conn.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        if sql.lstrip().upper().startswith(("DELETE", "UPDATE")) and count:
-            # An UPDATE that overwrites a sealed value leaves the old ciphertext in the WAL too.
-            self.erased = self.erased or sql.lstrip().upper().startswith("DELETE")
+        """Execute a write; returns the number of rows changed.
+
+        One thread hop: the statement gets `RETURNING 1`, so the changed rows come back with it
+        (the cursor's rowcount would cost a second hop to read and close the cursor). Rows that
+        cascades delete are not counted, as with rowcount."""
+        self._next_statement()
+        statement = sql.strip().rstrip(";")
+        verb = statement.split(None, 1)[0].upper() if statement else ""
+        if verb not in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            await self._conn.execute_fetchall(statement, params)  # schema statements: nothing to count
+            return 0
+        count = len(await self._conn.execute_fetchall(f"{statement} RETURNING 1", params))
+        if count and verb == "DELETE" and not _NOTHING_TO_ERASE.match(statement):
+            self.erased = True
         return count
 
     async def run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._next_statement()
         await self._conn.executemany(sql, rows)
 
     def mark_erased(self) -> None:

@@ -123,6 +123,14 @@ class Store:
             yield UnitOfWork(session, self.keyring, self.clock)
 
     @asynccontextmanager
+    async def write_one(self) -> AsyncIterator[UnitOfWork]:
+        """A change that is exactly one SQL statement: atomic by itself, two thread hops fewer.
+
+        Nothing may follow the statement in the block: it is committed when it returns."""
+        async with self.db.session(write=True, single=True) as session:
+            yield UnitOfWork(session, self.keyring, self.clock)
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
         """A consistent snapshot for views; nothing written here is kept."""
         async with self.db.session(write=False) as session:

@@ -147,3 +147,21 @@ async def test_a_nested_session_fails_loudly_instead_of_deadlocking(store):
                 pass
     async with store.read() as uow:  # the store is still usable afterwards
         assert await uow.members.count() == 0
+
+
+async def test_a_single_statement_write_is_atomic_and_refuses_a_second_statement(store):
+    from storage.db import DatabaseError
+
+    async with store.write_one() as uow:
+        await uow.session.run("INSERT INTO member_counts (event, count) VALUES ('one', 1)")
+    with pytest.raises(DatabaseError, match="second statement"):
+        async with store.write_one() as uow:
+            await uow.session.run("INSERT INTO member_counts (event, count) VALUES ('two', 1)")
+            await uow.session.run("INSERT INTO member_counts (event, count) VALUES ('three', 1)")
+    # A multi-row statement that fails part-way writes none of its rows.
+    with pytest.raises(Exception, match="UNIQUE"):
+        async with store.write_one() as uow:
+            await uow.session.run("INSERT INTO member_counts (event, count) VALUES ('four', 1), ('one', 2)")
+    async with store.read() as uow:
+        rows = await uow.session.all("SELECT event FROM member_counts ORDER BY event")
+    assert [row[0] for row in rows] == ["one", "two"]

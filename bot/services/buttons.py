@@ -29,7 +29,7 @@ async def issue(
     """Turn rows of choices into rows of (label, token), all in one transaction."""
     expires_at = store.clock.now() + timedelta(hours=ttl_hours)
     choices = [choice for row in rows for choice in row]
-    async with store.write() as uow:
+    async with store.write_one() as uow:  # one INSERT for the whole keyboard
         tokens = iter(await uow.tokens.issue_many(
             member_id, [(choice.action, choice.payload, choice.single_use) for choice in choices],
             expires_at=expires_at,
@@ -38,5 +38,5 @@ async def issue(
 
 
 async def redeem(store: Store, token: str, member_id: int) -> tuple[str, dict[str, Any]] | None:
-    async with store.write() as uow:
+    async with store.write_one() as uow:  # one UPDATE ... RETURNING finds and spends it
         return await uow.tokens.redeem(token, member_id, uow.clock.now())

@@ -69,7 +69,7 @@ async def reveal(store: Store, member_id: int, assignment_id: int) -> Details:
 
 async def track(store: Store, details: Details, chat_id: int, message_id: int) -> None:
     """Into the sealed outbox: deleted 47 h after sending, or earlier when the run closes or the place goes."""
-    async with store.write() as uow:
+    async with store.write_one() as uow:  # one INSERT
         await uow.messages.track(member_id=details.member_id, kind=KIND, chat_id=chat_id, message_id=message_id,
                                  delete_after=uow.clock.now() + KEEP_FOR, run_id=details.run_id)
 

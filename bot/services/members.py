@@ -14,8 +14,7 @@ async def recognise(store: Store, telegram_user_id: int) -> Member | None:
         return None
     today = store.clock.now().date()
     if member.last_active_on != today or member.unreachable:
-        async with store.write() as uow:
-            await uow.members.touch(member.id, today)
-            if member.unreachable:  # they wrote to us, so they have unblocked the bot
-                await uow.members.set_unreachable(member.id, False)
+        # They wrote to us, so they have also unblocked the bot if they had.
+        async with store.write_one() as uow:
+            await uow.members.seen(member.id, today)
     return member

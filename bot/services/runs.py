@@ -110,12 +110,14 @@ async def plan_next_week(store: Store, actor: Member, tz: ZoneInfo) -> tuple[dat
 # Views -----------------------------------------------------------------------------------------------
 
 
-async def _lines(uow: UnitOfWork, runs: list[Run]) -> list[RunLine]:
+async def _lines(uow: UnitOfWork, runs: list[Run],
+                 placements: dict[int, tuple[FacilityKind, int | None]] | None = None) -> list[RunLine]:
     if not runs:
         return []
     # Kind and area only (plain columns): opening every facility's name, address and rules per list was
-    # the bulk of a /runs reply.
-    placements = await uow.facilities.placements()
+    # the bulk of a /runs reply. A caller that already read the placements passes them in.
+    if placements is None:
+        placements = await uow.facilities.placements()
     areas = {area.id: area.name for area in await uow.areas.list()}
     counts = await uow.runs.parcel_counts(run.id for run in runs)
     taken = await uow.runs.live_counts(run.id for run in runs)
@@ -152,7 +154,7 @@ async def open_runs(store: Store, member: Member) -> list[RunLine]:
         placements = await uow.facilities.placements()
         nearby = [facility_id for facility_id, (_, area_id) in placements.items() if area_id in member.area_ids]
         mine = await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now, facility_ids=nearby)
-        lines = await _lines(uow, mine)
+        lines = await _lines(uow, mine, placements)
     return [line for line in lines if line.places_left > 0][:OPEN_LIST_LIMIT]
 
 

@@ -119,6 +119,14 @@ class Members(Repository):
             (day.isoformat(), member_id, day.isoformat()),
         )
 
+    async def seen(self, member_id: int, day: date) -> None:
+        """They wrote to us today: last active day moves forward, and they can be reached again (one statement)."""
+        await self.session.run(
+            "UPDATE members SET last_active_on = CASE WHEN last_active_on IS NULL OR last_active_on < ? THEN ?"
+            " ELSE last_active_on END, unreachable = 0 WHERE id = ?",
+            (day.isoformat(), day.isoformat(), member_id),
+        )
+
     async def count_run_done(self, member_id: int) -> None:
         await self.session.run("UPDATE members SET runs_done = runs_done + 1 WHERE id = ?", (member_id,))
 

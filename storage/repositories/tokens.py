@@ -40,10 +40,15 @@ class CallbackTokens(Repository):
             rows.append((token_hash, member_id, action, self.seal_json("payload", token_hash.hex(), payload),
                          expires, int(single_use)))
             tokens.append(token)
-        await self.session.run_many(
+        if not rows:
+            return tokens
+        # One multi-row INSERT (not executemany): a single statement, so it is atomic even outside a
+        # transaction (Store.write_one). A keyboard has tens of buttons, far below SQLite's
+        # 32,766-parameter limit.
+        await self.session.run(
             "INSERT INTO callback_tokens (token_hash, member_id, action, payload, expires_at, single_use)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(rows)),
+            [value for row in rows for value in row],
         )
         return tokens
 
