@@ -312,9 +312,17 @@ def _hkdf(key: SecretKey, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=None, info=info).derive(key._key)
 
 
+_CHECKED_NAMES: dict[str, bytes] = {}  # table and column names seen valid: a few dozen, checked on every seal
+
+
 def _check_name(value: object, what: str) -> bytes:
+    checked = _CHECKED_NAMES.get(value) if isinstance(value, str) else None
+    if checked is not None:
+        return checked
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
         raise CryptoError(f"invalid {what}: use 1-64 characters from A-Z a-z 0-9 _ . -")
+    if len(_CHECKED_NAMES) < 1024:  # names come from code, not from people; the cap is a safety net
+        _CHECKED_NAMES[value] = value.encode("ascii")
     return value.encode("ascii")
 
 
