@@ -39,6 +39,7 @@ from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - the fake server's default test token
 TICKS = os.sysconf("SC_CLK_TCK")
+TELEGRAM_RATE = 30.0  # updates/s: about what Telegram lets one bot send in all (its broadcast limit)
 
 
 @dataclass(frozen=True)
@@ -187,10 +188,15 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
     before = cpu_seconds(pid)
     opened = await driver.open_loop(rate, durations.open)
     open_cpu = cpu_seconds(pid) - before
+    # Telegram lets a bot send about 30 messages a second in all: the load a real deployment can see.
+    before = cpu_seconds(pid)
+    telegram_rate = await driver.open_loop(TELEGRAM_RATE, durations.open)
+    telegram_cpu = cpu_seconds(pid) - before
     return {
         "closed": {**summary(closed, closed_cpu),
                    "driver_cpu_us_per_update": driver_cpu / max(closed.completed, 1) * 1e6},
-        "open": summary(opened, open_cpu), "peak_rss_mb": peak_rss_mb(pid),
+        "open": summary(opened, open_cpu), "open_telegram_rate": summary(telegram_rate, telegram_cpu),
+        "peak_rss_mb": peak_rss_mb(pid),
     }
 
 
@@ -265,6 +271,10 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
          ok(bot["open"]["p99_ms"] < 10)),
         (f"echo at {results['rate']:.0f} updates/s: p50 / p99", f"{ms(echo['open']['p50_ms'])} / "
          f"{ms(echo['open']['p99_ms'])}", "", ""),
+        (f"at {TELEGRAM_RATE:.0f} updates/s (Telegram's send limit): p50 / p99",
+         f"{ms(bot['open_telegram_rate']['p50_ms'])} / {ms(bot['open_telegram_rate']['p99_ms'])}", "", ""),
+        (f"echo at {TELEGRAM_RATE:.0f} updates/s: p50 / p99",
+         f"{ms(echo['open_telegram_rate']['p50_ms'])} / {ms(echo['open_telegram_rate']['p99_ms'])}", "", ""),
         ("bot CPU per update", f"{bot['closed']['cpu_us_per_update']:.0f} µs", "", ""),
         ("echo CPU per update", f"{echo['closed']['cpu_us_per_update']:.0f} µs", "", ""),
         ("echo on parcelbot's transport, closed loop", f"{lean['updates_per_s']:.0f} updates/s, "
