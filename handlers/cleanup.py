@@ -58,6 +58,6 @@ async def delete_tracked(bot: Bot, store: Store, messages: Iterable[TrackedMessa
             if await delete_many_in_chat(bot, chat_id, [message.message_id for message in batch]):
                 gone += [message.id for message in batch]
     if gone:
-        async with store.write() as uow:
+        async with store.write_one() as uow:
             await uow.messages.forget(gone)
     return len(gone)

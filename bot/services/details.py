@@ -42,8 +42,8 @@ class Details:
     parcels: tuple[ParcelDetails, ...] = field(repr=False)
 
 
-async def reveal_in(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
-    """Check that the place is the member's and live, gather the details, audit the reveal."""
+async def _gather(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
+    """Check that the place is the member's and live, and gather the details."""
     assignment, run = await claims.own_assignment(uow, member_id, assignment_id, SHOWN)
     if run.status is not RunStatus.PUBLISHED:
         raise NotFound()
@@ -57,14 +57,20 @@ async def reveal_in(uow: UnitOfWork, member_id: int, assignment_id: int) -> Deta
                       tuple(line for line in parcel.contents if line) or parcel.categories)
         for parcel in parcels if parcel.prisoner_id in people
     )
-    await uow.audit.add("details.revealed", actor_id=member_id, subject=run.code)
     return Details(assignment.id, run.id, member_id, run.code, run.window_start, run.window_end, facility.name,
                    facility.address, facility.rules, shown)
 
 
 async def reveal(store: Store, member_id: int, assignment_id: int) -> Details:
-    async with store.write() as uow:
-        return await reveal_in(uow, member_id, assignment_id)
+    """The details of the member's own live place, and an audit entry saying they were shown.
+
+    Gathered in a read (no BEGIN/COMMIT hops), then audited in one statement: the message goes out
+    only after both, so every details message sent has its audit entry."""
+    async with store.read() as uow:
+        details = await _gather(uow, member_id, assignment_id)
+    async with store.write_one() as uow:
+        await uow.audit.add("details.revealed", actor_id=member_id, subject=details.code)
+    return details
 
 
 async def track(store: Store, details: Details, chat_id: int, message_id: int) -> None:

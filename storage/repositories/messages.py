@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from bot.clock import from_db, to_db
@@ -51,8 +52,10 @@ class TrackedMessages(Repository):
         return [self._message(row) for row in rows]
 
     async def forget(self, message_ids: list[int]) -> None:
-        await self.session.run_many("DELETE FROM tracked_messages WHERE id = ?", [(i,) for i in message_ids])
+        """One statement for any number of ids (so it may run as Store.write_one)."""
         if message_ids:
+            await self.session.run("DELETE FROM tracked_messages WHERE id IN (SELECT value FROM json_each(?))",
+                                   (json.dumps(message_ids),))
             self.session.mark_erased()
 
     async def next_due(self) -> datetime | None:
