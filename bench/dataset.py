@@ -19,7 +19,9 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.clock import to_db
 from bot.domain import (
+    AssignmentStatus,
     FacilityKind,
     FacilityRules,
     HandoverWindow,
@@ -28,6 +30,7 @@ from bot.domain import (
     PrisonerStatus,
     RequestDetails,
     Role,
+    RunStatus,
     Urgency,
 )
 from bot.services import runs as run_service
@@ -52,6 +55,9 @@ class Scale:
     families: int = 300
     coordinators: int = 12
     areas: int = 8
+    # Published runs moved to "in progress now", each with one confirmed volunteer, so that reporting
+    # (Report, a parcel, Delivered) is played too: next week's runs cannot be reported yet.
+    runs_in_progress: int = 50
 
 
 FULL = Scale()
@@ -66,6 +72,7 @@ class Dataset:
     volunteers: list[int] = field(default_factory=list)  # trusted, active: their claims go straight through
     families: list[int] = field(default_factory=list)
     coordinators: list[int] = field(default_factory=list)
+    reporters: list[int] = field(default_factory=list)  # each holds a confirmed place on a run in progress
     runs_published: int = 0
     plan_seconds: float = 0.0
     build_seconds: float = 0.0
@@ -95,6 +102,21 @@ def _rules(rng: random.Random) -> FacilityRules:
     return FacilityRules(windows=windows, kg_per_month=30.0, parcels_per_year=rng.choice((None, 12, 24)),
                          refused_categories=rng.choice(((), ("clothes",))), passport_recorded=True,
                          notes=f"{_word(rng, _SYLLABLES_CYRILLIC, 4)} {_word(rng, _SYLLABLES_LATIN, 3)}")
+
+
+async def _runs_in_progress(store: Store, data: Dataset, count: int) -> None:
+    """Move `count` published runs to a window open now (started an hour ago), each confirmed by one
+    trusted volunteer who then plays the reporter (and no longer claims)."""
+    now = store.clock.now()
+    async with store.write() as uow:
+        runs = (await uow.runs.list(statuses=(RunStatus.PUBLISHED,)))[:count]
+        for run, user_id in zip(runs, list(data.volunteers), strict=False):
+            member = await uow.members.by_telegram(user_id)
+            await uow.session.run("UPDATE runs SET window_start = ?, window_end = ? WHERE id = ?",
+                                  (to_db(now - timedelta(hours=1)), to_db(now + timedelta(hours=5)), run.id))
+            await uow.runs.add_assignment(run.id, member.id, AssignmentStatus.CONFIRMED)
+            data.reporters.append(user_id)
+            data.volunteers.remove(user_id)
 
 
 async def build(path: Path, scale: Scale = FULL, *, plan: bool = True) -> Dataset:
@@ -174,6 +196,7 @@ async def build(path: Path, scale: Scale = FULL, *, plan: bool = True) -> Datase
             await run_service.plan(store, week_start, TIMEZONE)
             data.plan_seconds = time.perf_counter() - began
             await run_service.publish_week(store, coordinators[0], week_start, TIMEZONE)
+            await _runs_in_progress(store, data, scale.runs_in_progress)
             async with store.read() as uow:
                 data.runs_published = await uow.session.value("SELECT count(*) FROM runs WHERE status = 'published'")
         await store.db.checkpoint()

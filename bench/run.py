@@ -116,23 +116,27 @@ def bot_commands() -> set[str]:
 
 
 def parcelbot_journeys(data: Dataset):
-    """Mixed journeys: mostly volunteers (list, claim, details, confirm, report, give back), some family
-    status checks, a few coordinator board views. Presses are skipped when the bot shows no such button,
-    so the same driver works while features are still being added."""
+    """Mixed journeys: mostly volunteers (list, claim, details, confirm, give back), volunteers reporting a
+    parcel of a run in progress, some family status checks, a few coordinator board views. A press is
+    skipped when the bot shows no such button (a full run, a parcel already reported)."""
     commands = bot_commands()
     board = "/board" if "board" in commands else "/needs"
     volunteer = [
         Step(text="/runs"), Step(press=r"^Claim "), Step(text="/myruns"), Step(press=r"^Details"),
-        Step(press=r"^Confirm"), Step(press=r"^Report"), Step(press=r"^Delivered"), Step(text="/myruns"),
-        Step(press=r"^Give back"),
+        Step(press=r"^Confirm"), Step(text="/myruns"), Step(press=r"^Give back"),
     ]
+    # On a run in progress (bench/dataset.py): report one parcel as delivered.
+    reporter = [Step(text="/myruns"), Step(press=r"^Report"), Step(press=r"-\d{4}$"), Step(press=r"^Delivered"),
+                Step(text="/myruns")]
     family = [Step(text="/status"), Step(text="/help")]
     coordinator = [Step(text=board), Step(text="/help")]
 
     def pick(rng: random.Random) -> tuple[int, str, list[Step]]:
         roll = rng.random()
-        if roll < 0.80:
+        if roll < 0.65 or not data.reporters:
             return rng.choice(data.volunteers), "en", volunteer
+        if roll < 0.80:
+            return rng.choice(data.reporters), "en", reporter
         if roll < 0.95:
             return rng.choice(data.families), "ru", family
         return rng.choice(data.coordinators), "en", coordinator

@@ -90,3 +90,59 @@ def test_small_tables_are_small():
     # The allowance above is only for reference tables; people, parcels and needs are never in it.
     assert not SMALL_TABLES & {"members", "parcels", "needs", "prisoners", "runs", "assignments", "tracked_messages",
                                "family_requests", "callback_tokens", "scheduled", "audit"}
+
+
+async def _statements_for(tmp_path, scale, recorded) -> dict[str, int]:
+    """How many statements /board, /runs and /myruns run on a dataset of this scale."""
+    from bench.dataset import PASSPHRASE as BENCH_PASSPHRASE
+    from bench.dataset import TIMEZONE, build
+    from bot.services import board as board_service
+    from bot.services import runs as run_service
+
+    data = await build(tmp_path / f"{scale.prisoners}.db", scale)
+    store = await Store.unlock(data.path, BENCH_PASSPHRASE)
+    try:
+        async with store.read() as uow:
+            coordinator = await uow.members.by_telegram(data.coordinators[0])
+            volunteer = await uow.members.by_telegram(data.reporters[0])
+        counts = {}
+        for name, call in (("board", lambda: board_service.board(store, coordinator, store.clock.now(), TIMEZONE)),
+                           ("runs", lambda: run_service.open_runs(store, volunteer)),
+                           ("myruns", lambda: run_service.my_runs(store, volunteer))):
+            recorded.clear()
+            result = await call()
+            counts[name] = len(recorded)
+            assert result is not None
+        return counts
+    finally:
+        await store.close()
+
+
+async def test_views_run_the_same_number_of_queries_for_few_runs_and_for_many(tmp_path, monkeypatch):
+    # Every call counts here, not only distinct statements.
+    from bench.dataset import Scale
+
+    calls: list[str] = []
+    for name in ("all", "one", "run", "run_many"):
+        original = getattr(Session, name)
+
+        async def count(self, sql, *args, _original=original, **kwargs):
+            calls.append(sql)
+            return await _original(self, sql, *args, **kwargs)
+
+        monkeypatch.setattr(Session, name, count)
+
+    class Calls(list):
+        def clear(self):
+            calls.clear()
+
+        def __len__(self):
+            return len(calls)
+
+    small = Scale(facilities=4, prisoners=40, needs=80, volunteers=20, families=4, coordinators=2, areas=2,
+                  runs_in_progress=2)
+    large = Scale(facilities=12, prisoners=300, needs=900, volunteers=60, families=4, coordinators=2, areas=2,
+                  runs_in_progress=12)
+    few = await _statements_for(tmp_path, small, Calls())
+    many = await _statements_for(tmp_path, large, Calls())
+    assert few == many, f"queries grow with the data: {few} -> {many}"

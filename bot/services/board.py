@@ -65,16 +65,14 @@ async def board(store: Store, actor: Member, now: datetime, tz) -> Board:
                                                            end=end)
         waiting_rows = await uow.runs.assignments_by_status((AssignmentStatus.AWAITING_APPROVAL,), start=now,
                                                             end=now + timedelta(days=14))
-        people: dict[int, str] = {}
+        rows = (*missed_rows, *waiting_rows)
+        # One query each, however many runs and people the board shows.
+        members = await uow.members.many({row.member_id for row in rows})
+        people = {member_id: member.pseudonym for member_id, member in members.items()}
         codes: dict[int, str] = {run.id: run.code for run in runs}
-        for row in (*missed_rows, *waiting_rows):
-            if row.member_id not in people:
-                member = await uow.members.get(row.member_id)
-                people[row.member_id] = member.pseudonym if member else "—"
-            if row.run_id not in codes:
-                run = await uow.runs.get(row.run_id)
-                codes[row.run_id] = run.code if run else "—"
-        live = {run.id: await uow.runs.assignments_of(run.id, live_only=True) for run in runs}
+        for run in await uow.runs.list_by_ids({row.run_id for row in rows} - codes.keys()):
+            codes[run.id] = run.code
+        live = await uow.runs.live_assignments_of_runs(run.id for run in runs)
     items = []
     for run in runs:
         line = lines[run.id]
@@ -87,7 +85,7 @@ async def board(store: Store, actor: Member, now: datetime, tz) -> Board:
             a.status is not AssignmentStatus.CONFIRMED for a in holders)
         items.append(BoardRun(line, state, confirmed, unclaimed or unconfirmed))
     return Board(
-        tuple(PersonOnRun(a.id, people[a.member_id], codes[a.run_id]) for a in missed_rows),
-        tuple(PersonOnRun(a.id, people[a.member_id], codes[a.run_id]) for a in waiting_rows),
+        tuple(PersonOnRun(a.id, people.get(a.member_id, "—"), codes.get(a.run_id, "—")) for a in missed_rows),
+        tuple(PersonOnRun(a.id, people.get(a.member_id, "—"), codes.get(a.run_id, "—")) for a in waiting_rows),
         tuple(items),
     )

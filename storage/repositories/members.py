@@ -5,6 +5,8 @@ Nothing else Telegram knows about a person (username, names, phone, photo) is ev
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from datetime import date
 
 from bot.clock import from_db, to_db
@@ -76,6 +78,16 @@ class Members(Repository):
     async def get(self, member_id: int) -> Member | None:
         row = await self.session.one(f"SELECT {_COLUMNS} FROM members WHERE id = ?", (member_id,))
         return None if row is None else self._member(row)
+
+    async def many(self, member_ids: Iterable[int]) -> dict[int, Member]:
+        """Members by id, in one query."""
+        member_ids = list(member_ids)
+        if not member_ids:
+            return {}
+        rows = await self.session.all(
+            f"SELECT {_COLUMNS} FROM members WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(member_ids),)
+        )
+        return {row[0]: self._member(row) for row in rows}
 
     async def list(self, *, role: Role | None = None, statuses: tuple[MemberStatus, ...] = ()) -> list[Member]:
         sql = f"SELECT {_COLUMNS} FROM members WHERE 1=1"

@@ -116,6 +116,14 @@ class Runs(Repository):
         row = await self.session.one(f"SELECT {_RUN} FROM runs WHERE id = ?", (run_id,))
         return None if row is None else _run(row)
 
+    async def list_by_ids(self, run_ids: Iterable[int]) -> list[Run]:
+        run_ids = list(run_ids)
+        if not run_ids:
+            return []
+        rows = await self.session.all(f"SELECT {_RUN} FROM runs WHERE id IN (SELECT value FROM json_each(?))",
+                                      (json.dumps(run_ids),))
+        return [_run(row) for row in rows]
+
     async def by_code(self, code: str) -> Run | None:
         row = await self.session.one(f"SELECT {_RUN} FROM runs WHERE code = ?", (code.upper(),))
         return None if row is None else _run(row)
@@ -246,6 +254,21 @@ class Runs(Repository):
         if live_only:
             sql += f" AND status IN {_LIVE_SQL}"
         return [_assignment(row) for row in await self.session.all(sql + " ORDER BY claimed_at, id", (run_id,))]
+
+    async def live_assignments_of_runs(self, run_ids: Iterable[int]) -> dict[int, list[Assignment]]:
+        """Live assignments of many runs in one query (a board of a week's runs)."""
+        run_ids = list(run_ids)
+        found: dict[int, list[Assignment]] = {run_id: [] for run_id in run_ids}
+        if not run_ids:
+            return found
+        rows = await self.session.all(
+            f"SELECT {_ASSIGNMENT} FROM assignments WHERE run_id IN (SELECT value FROM json_each(?))"
+            f" AND status IN {_LIVE_SQL} ORDER BY claimed_at, id", (json.dumps(run_ids),),
+        )
+        for row in rows:
+            assignment = _assignment(row)
+            found[assignment.run_id].append(assignment)
+        return found
 
     async def live_assignments_of_member(self, member_id: int) -> list[Assignment]:
         rows = await self.session.all(
