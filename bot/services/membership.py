@@ -148,11 +148,8 @@ async def audit_lines(store: Store, actor: Member, limit: int = 30) -> list[Audi
     require_coordinator(actor)
     async with store.read() as uow:
         entries = await uow.audit.recent(limit)
-        pseudonyms: dict[int, str] = {}
-        for entry in entries:
-            if entry.actor_id is not None and entry.actor_id not in pseudonyms:
-                member = await uow.members.get(entry.actor_id)
-                pseudonyms[entry.actor_id] = member.pseudonym if member else ""
+        actors = await uow.members.many({entry.actor_id for entry in entries if entry.actor_id is not None})
+        pseudonyms = {member_id: member.pseudonym for member_id, member in actors.items()}
     return [
         AuditLine(
             at=entry.at,

@@ -168,7 +168,7 @@ class MyRun:
 async def my_runs(store: Store, member: Member) -> list[MyRun]:
     async with store.read() as uow:
         assignments = await uow.runs.live_assignments_of_member(member.id)
-        runs = [run for run in [await uow.runs.get(a.run_id) for a in assignments] if run is not None]
+        runs = await uow.runs.list_by_ids({a.run_id for a in assignments})
         lines = {line.id: line for line in await _lines(uow, runs)}
     return sorted((MyRun(a.id, a.status.value, lines[a.run_id]) for a in assignments if a.run_id in lines),
                   key=lambda item: item.line.window_start)
