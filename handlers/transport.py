@@ -14,6 +14,8 @@ token.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -91,17 +93,17 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(error).__name__}") from None
 
 
-_JSON = {"Content-Type": "application/json"}
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _body(request_data: RequestData | None) -> tuple[aiohttp.FormData | bytes | None, dict[str, str] | None]:
-    """A JSON body (PTB's json_payload: one C-speed json.dumps, where form encoding quotes every
-    character in Python); multipart, with the same fields, only when there are files."""
+    """The same wire format as PTB's own transport: form fields (values already JSON-encoded by PTB),
+    URL-encoded here in one call rather than through aiohttp's FormData; multipart only with files."""
     if request_data is None or not request_data.parameters:
         return None, None
-    if not request_data.contains_files:
-        return request_data.json_payload, _JSON
     fields = request_data.json_parameters
+    if not request_data.contains_files:
+        return urlencode(fields).encode("ascii"), _FORM
     form = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         form.add_field(name, value)
