@@ -146,3 +146,40 @@ async def test_views_run_the_same_number_of_queries_for_few_runs_and_for_many(tm
     few = await _statements_for(tmp_path, small, Calls())
     many = await _statements_for(tmp_path, large, Calls())
     assert few == many, f"queries grow with the data: {few} -> {many}"
+
+
+async def test_alias_views_never_open_a_name_or_a_parcels_contents(tmp_path, monkeypatch):
+    """/needs, a report's parcel list and recording an outcome show aliases only, so they decrypt no
+    names and no contents: fewer secrets in memory, and faster."""
+    from bench.dataset import PASSPHRASE as BENCH_PASSPHRASE
+    from bench.dataset import Scale, build
+    from bot.domain import ParcelOutcome
+    from bot.services import needs as need_service
+    from bot.services import outcomes
+    from storage import crypto
+
+    data = await build(tmp_path / "small.db", Scale(facilities=4, prisoners=40, needs=80, volunteers=20, families=4,
+                                                   coordinators=2, areas=2, runs_in_progress=2))
+    opened: list[tuple[str, str]] = []
+    original = crypto.Keyring._open_tagged
+
+    def record(self, envelope, table, column, row_id):
+        opened.append((table, column))
+        return original(self, envelope, table, column, row_id)
+
+    store = await Store.unlock(data.path, BENCH_PASSPHRASE)
+    try:
+        async with store.read() as uow:
+            coordinator = await uow.members.by_telegram(data.coordinators[0])
+            reporter = await uow.members.by_telegram(data.reporters[0])
+            (assignment,) = await uow.runs.live_assignments_of_member(reporter.id)
+        monkeypatch.setattr(crypto.Keyring, "_open_tagged", record)
+        lines = await need_service.open_needs(store, coordinator)
+        view = await outcomes.report_view(store, reporter.id, assignment.id)
+        await outcomes.record(store, reporter.id, assignment.id, view.parcels[0].parcel_id, ParcelOutcome.DELIVERED,
+                              today=store.clock.now().date())
+    finally:
+        await store.close()
+    assert lines and view.parcels and all(line.alias for line in view.parcels)
+    assert ("prisoners", "identity") not in opened
+    assert ("parcels", "contents") not in opened

@@ -59,10 +59,9 @@ async def open_needs(store: Store, actor, limit: int = 60) -> list[NeedLine]:
     require_coordinator(actor)
     async with store.read() as uow:
         needs = await uow.needs.list(status=(NeedStatus.OPEN, NeedStatus.PLANNED))
-        prisoners = await uow.prisoners.many({need.prisoner_id for need in needs})
+        aliases = await uow.prisoners.aliases({need.prisoner_id for need in needs})
     needs.sort(key=lambda n: (n.urgency is not Urgency.URGENT, n.due_on or date.max, n.created_at))
-    return [NeedLine(need, prisoners[need.prisoner_id].alias) for need in needs[:limit]
-            if need.prisoner_id in prisoners]
+    return [NeedLine(need, aliases[need.prisoner_id]) for need in needs[:limit] if need.prisoner_id in aliases]
 
 
 async def set_status(store: Store, actor, need_id: int, status: NeedStatus) -> Need:

@@ -66,10 +66,10 @@ async def report_view(store: Store, member_id: int, assignment_id: int) -> Repor
         assignment, run = await claims.own_assignment(uow, member_id, assignment_id, REPORTABLE)
         if run.status is not RunStatus.PUBLISHED or uow.clock.now() < run.window_start:
             raise NotFound()
-        parcels = await uow.runs.parcels_of(run.id)
-        people = await uow.prisoners.many([parcel.prisoner_id for parcel in parcels])
+        parcels = await uow.runs.parcels_of(run.id, opened=False)
+        aliases = await uow.prisoners.aliases([parcel.prisoner_id for parcel in parcels])
     return ReportView(assignment.id, run.code, tuple(
-        ParcelLine(parcel.id, people[parcel.prisoner_id].alias if parcel.prisoner_id in people else "—",
+        ParcelLine(parcel.id, aliases.get(parcel.prisoner_id, "—"),
                    parcel.outcome)
         for parcel in parcels
     ))
@@ -85,7 +85,7 @@ async def record(store: Store, member_id: int, assignment_id: int, parcel_id: in
         assignment, run = await claims.own_assignment(uow, member_id, assignment_id, REPORTABLE)
         if run.status is not RunStatus.PUBLISHED or uow.clock.now() < run.window_start:
             raise NotFound()
-        parcels = {parcel.id: parcel for parcel in await uow.runs.parcels_of(run.id)}
+        parcels = {parcel.id: parcel for parcel in await uow.runs.parcels_of(run.id, opened=False)}
         parcel = parcels.get(parcel_id)
         if parcel is None:
             raise NotFound()

@@ -109,9 +109,9 @@ async def waiting(store: Store, actor: Member, limit: int = 10) -> list[Review]:
     async with store.read() as uow:
         requests = await uow.requests.list(status=RequestStatus.WAITING, limit=limit)
         names = {facility.id: facility.name for facility in await uow.facilities.list()}
-        linked = await uow.prisoners.many({r.prisoner_id for r in requests if r.prisoner_id is not None})
+        linked = await uow.prisoners.aliases({r.prisoner_id for r in requests if r.prisoner_id is not None})
     return [Review(r, names.get(r.details.facility_id, "") if r.details.facility_id else r.details.facility_other,
-                   linked[r.prisoner_id].alias if r.prisoner_id in linked else "") for r in requests]
+                   linked.get(r.prisoner_id, "") if r.prisoner_id is not None else "") for r in requests]
 
 
 async def review(store: Store, actor: Member, request_id: int) -> Review:

@@ -188,7 +188,8 @@ class Runs(Repository):
 
     # Parcels ---------------------------------------------------------------------------------------
 
-    async def parcels_of(self, run_id: int) -> list[Parcel]:
+    async def parcels_of(self, run_id: int, *, opened: bool = True) -> list[Parcel]:
+        """The run's parcels; with opened=False their contents and notes stay sealed (left empty)."""
         rows = await self.session.all(f"SELECT {_PARCEL} FROM parcels WHERE run_id = ? ORDER BY id", (run_id,))
         links = await self.session.all(
             "SELECT parcel_id, need_id FROM parcel_needs JOIN parcels ON parcels.id = parcel_id WHERE run_id = ?",
@@ -199,8 +200,8 @@ class Runs(Repository):
             need_ids.setdefault(parcel_id, []).append(need_id)
         parcels = []
         for row in rows:
-            contents = self._open_parcel("contents", row[0], row[5]) if row[5] is not None else []
-            note = self._open_parcel("outcome_note", row[0], row[8]) if row[8] is not None else ""
+            contents = self._open_parcel("contents", row[0], row[5]) if opened and row[5] is not None else []
+            note = self._open_parcel("outcome_note", row[0], row[8]) if opened and row[8] is not None else ""
             parcels.append(Parcel(
                 id=row[0], run_id=row[1], prisoner_id=row[2], weight_g=row[3],
                 categories=tuple(filter(None, row[4].split(","))), contents=tuple(contents),
