@@ -121,7 +121,7 @@ async def script_week(store: Store, clock: FakeClock) -> Week:
             member = await uow.members.add(role=Role.VOLUNTEER, status=status, telegram_user_id=new_id(),
                                            chat_id=new_id() % 10**9, pseudonym=f"Test {key.title()} 7",
                                            language="en")
-            await uow.members.touch(member.id, date.fromisoformat(active_on))
+            await uow.members.seen(member.id, date.fromisoformat(active_on))
             week.volunteers[key] = member
         birch, heron, quiet = week.volunteers["birch"], week.volunteers["heron"], week.volunteers["quiet"]
         week.missed_pseudonym = quiet.pseudonym

@@ -125,12 +125,6 @@ class Members(Repository):
     async def set_unreachable(self, member_id: int, unreachable: bool) -> None:
         await self.session.run("UPDATE members SET unreachable = ? WHERE id = ?", (int(unreachable), member_id))
 
-    async def touch(self, member_id: int, day: date) -> None:
-        await self.session.run(
-            "UPDATE members SET last_active_on = ? WHERE id = ? AND (last_active_on IS NULL OR last_active_on < ?)",
-            (day.isoformat(), member_id, day.isoformat()),
-        )
-
     async def seen(self, member_id: int, day: date) -> None:
         """They wrote to us today: last active day moves forward, and they can be reached again (one statement)."""
         await self.session.run(
