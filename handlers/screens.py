@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from telegram import Message, Update
@@ -54,12 +55,16 @@ async def show(update: Update, context: BotContext, text: str, rows: list[list[C
             return await query.edit_message_text(text[:4096], reply_markup=markup)
         except TelegramError:
             pass  # e.g. "message is not modified": fall through to a fresh message
-    if query is not None:
-        try:
-            await answer_button(update)
-        except TelegramError:
-            pass  # already answered by an earlier reply in the same handler
-    return await update.effective_chat.send_message(text[:4096], reply_markup=markup)
+    sending = update.effective_chat.send_message(text[:4096], reply_markup=markup)
+    if query is None:
+        return await sending
+    # The press's answer and the new screen travel together: one round trip to Telegram, not two.
+    answered, sent = await asyncio.gather(answer_button(update), sending, return_exceptions=True)
+    if isinstance(sent, BaseException):
+        raise sent
+    if isinstance(answered, BaseException) and not isinstance(answered, TelegramError):
+        raise answered  # a TelegramError here is a press already answered earlier in the same handler
+    return sent
 
 
 async def deny(update: Update, context: BotContext) -> None:

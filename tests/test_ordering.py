@@ -78,3 +78,17 @@ async def test_a_slow_reply_to_one_person_does_not_hold_up_another(bot):
                   if call.method == "sendMessage" and call.params["chat_id"] == second.chat_id)
     # One update after another, the second answer could only leave once the held call had returned.
     assert answer.at < held.at + 3.0
+
+
+async def test_a_press_is_answered_and_its_screen_sent_together(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    await bot.send(coordinator, "/prisoners")
+    mark = bot.api.mark()
+    # "Telegram" holds the answer to the press for 3 seconds; the next screen must not wait for it.
+    bot.api.inject_fault("answerCallbackQuery", "500", delay=3.0)
+    await bot.press_label(coordinator, "Add")
+    calls = bot.api.calls[mark - bot.api._calls_base:]
+    held = next(call for call in calls if call.method == "answerCallbackQuery")
+    screen = next(call for call in calls
+                  if call.method == "sendMessage" and call.params["chat_id"] == coordinator.chat_id)
+    assert screen.ok and screen.at < held.at + 3.0
