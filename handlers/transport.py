@@ -14,9 +14,11 @@ token.
 
 from __future__ import annotations
 
+import ssl
 from urllib.parse import urlencode
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -49,8 +51,10 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             # Created here, inside the running loop; no cookies (the Bot API sets none worth keeping).
+            # certifi's CA bundle, as PTB's httpx transport uses: the same trust on any base image.
+            tls = ssl.create_default_context(cafile=certifi.where())
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=tls),
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None),
                 headers={"User-Agent": self.USER_AGENT},

@@ -96,3 +96,49 @@ async def test_using_it_before_initialize_or_after_shutdown_fails_loudly():
 
 async def test_the_running_bot_uses_it(bot):
     assert isinstance(bot.application.bot.request, AiohttpRequest)
+
+
+async def test_a_server_whose_certificate_no_trusted_authority_signed_is_refused(tmp_path):
+    """TLS is verified (certifi's authorities): a look-alike API with a self-made certificate gets nothing."""
+    import asyncio
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.telegram.org")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    reached = []
+
+    async def answer(reader, writer):
+        reached.append(await reader.read(100))
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+    request = AiohttpRequest(connect_timeout=2.0, read_timeout=2.0)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as raised:
+            await request.post(f"https://localhost:{port}/bot{TOKEN}/getMe")
+        assert "Certificate" in str(raised.value) or "SSL" in str(raised.value)
+        assert reached == [] or reached == [b""]  # no request line ever reached the look-alike
+    finally:
+        await request.shutdown()
+        server.close()
+        await server.wait_closed()
