@@ -50,7 +50,7 @@ async def _gather(uow: UnitOfWork, member_id: int, assignment_id: int) -> Detail
     facility = await uow.facilities.get(run.facility_id)
     if facility is None:
         raise NotFound()
-    parcels = await uow.runs.parcels_of(run.id)
+    parcels = await uow.runs.parcels_of(run.id, with_needs=False)
     people = await uow.prisoners.many([parcel.prisoner_id for parcel in parcels])
     shown = tuple(
         ParcelDetails(people[parcel.prisoner_id].full_name, people[parcel.prisoner_id].birth_year,

@@ -66,7 +66,7 @@ async def report_view(store: Store, member_id: int, assignment_id: int) -> Repor
         assignment, run = await claims.own_assignment(uow, member_id, assignment_id, REPORTABLE)
         if run.status is not RunStatus.PUBLISHED or uow.clock.now() < run.window_start:
             raise NotFound()
-        parcels = await uow.runs.parcels_of(run.id, opened=False)
+        parcels = await uow.runs.parcels_of(run.id, opened=False, with_needs=False)
         aliases = await uow.prisoners.aliases([parcel.prisoner_id for parcel in parcels])
     return ReportView(assignment.id, run.code, tuple(
         ParcelLine(parcel.id, aliases.get(parcel.prisoner_id, "—"),

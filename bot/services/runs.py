@@ -68,10 +68,7 @@ async def _already_served(uow: UnitOfWork, week_start: date, tz: ZoneInfo) -> se
     """Prisoners who already have a parcel on a live run that week: one parcel a week each."""
     start, end = week_bounds(week_start, tz)
     runs = await uow.runs.list(statuses=(RunStatus.DRAFT, RunStatus.PUBLISHED, RunStatus.DONE), start=start, end=end)
-    served: set[int] = set()
-    for run in runs:
-        served.update(parcel.prisoner_id for parcel in await uow.runs.parcels_of(run.id))
-    return served
+    return await uow.runs.prisoners_on([run.id for run in runs])
 
 
 async def plan(store: Store, week_start: date, tz: ZoneInfo) -> list[Run]:

@@ -188,13 +188,14 @@ class Runs(Repository):
 
     # Parcels ---------------------------------------------------------------------------------------
 
-    async def parcels_of(self, run_id: int, *, opened: bool = True) -> list[Parcel]:
-        """The run's parcels; with opened=False their contents and notes stay sealed (left empty)."""
+    async def parcels_of(self, run_id: int, *, opened: bool = True, with_needs: bool = True) -> list[Parcel]:
+        """The run's parcels; with opened=False their contents and notes stay sealed (left empty), with
+        with_needs=False their need ids are left out (one query fewer)."""
         rows = await self.session.all(f"SELECT {_PARCEL} FROM parcels WHERE run_id = ? ORDER BY id", (run_id,))
         links = await self.session.all(
             "SELECT parcel_id, need_id FROM parcel_needs JOIN parcels ON parcels.id = parcel_id WHERE run_id = ?",
             (run_id,),
-        )
+        ) if with_needs else []
         need_ids: dict[int, list[int]] = {}
         for parcel_id, need_id in links:
             need_ids.setdefault(parcel_id, []).append(need_id)
@@ -209,6 +210,14 @@ class Runs(Repository):
                 outcome_reason=row[7] or "", outcome_note=note,
             ))
         return parcels
+
+    async def prisoners_on(self, run_ids: list[int]) -> set[int]:
+        """Prisoners with a parcel on any of these runs (one query; nothing opened)."""
+        if not run_ids:
+            return set()
+        rows = await self.session.all("SELECT DISTINCT prisoner_id FROM parcels WHERE run_id IN"
+                                      " (SELECT value FROM json_each(?))", (json.dumps(run_ids),))
+        return {row[0] for row in rows}
 
     async def parcel_counts(self, run_ids: Iterable[int]) -> dict[int, tuple[int, int, tuple[str, ...]]]:
         """run id -> (parcels, grams, categories): what the coarse lists show, without opening anything."""
