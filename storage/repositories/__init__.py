@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from bot.clock import Clock
 from storage.crypto import Keyring
 from storage.db import Session
@@ -23,28 +26,40 @@ from storage.repositories.schedule import Schedule
 from storage.repositories.tokens import CallbackTokens
 
 
+def _repository(cls: type) -> Any:
+    """A repository made on first use (a use case touches two or three of the sixteen; building all
+    of them for every session was measurable on every update), then kept for the session."""
+
+    def make(uow: UnitOfWork) -> Any:
+        return cls(uow.session, uow.keyring, uow.clock)
+
+    return functools.cached_property(make)
+
+
 class UnitOfWork:
     """The repositories of one transaction; the store commits it on a clean exit."""
 
+    members: Members = _repository(Members)
+    invites: Invites = _repository(Invites)
+    audit: Audit = _repository(Audit)
+    tokens: CallbackTokens = _repository(CallbackTokens)
+    messages: TrackedMessages = _repository(TrackedMessages)
+    meta: Meta = _repository(Meta)
+    conversations: Conversations = _repository(Conversations)
+    areas: Areas = _repository(Areas)
+    facilities: Facilities = _repository(Facilities)
+    prisoners: Prisoners = _repository(Prisoners)
+    needs: Needs = _repository(Needs)
+    requests: Requests = _repository(Requests)
+    runs: Runs = _repository(Runs)
+    schedule: Schedule = _repository(Schedule)
+    retention: Retention = _repository(Retention)
+    reports: Reports = _repository(Reports)
+
     def __init__(self, session: Session, keyring: Keyring, clock: Clock) -> None:
         self.session = session
+        self.keyring = keyring
         self.clock = clock
-        self.members = Members(session, keyring, clock)
-        self.invites = Invites(session, keyring, clock)
-        self.audit = Audit(session, keyring, clock)
-        self.tokens = CallbackTokens(session, keyring, clock)
-        self.messages = TrackedMessages(session, keyring, clock)
-        self.meta = Meta(session, keyring, clock)
-        self.conversations = Conversations(session, keyring, clock)
-        self.areas = Areas(session, keyring, clock)
-        self.facilities = Facilities(session, keyring, clock)
-        self.prisoners = Prisoners(session, keyring, clock)
-        self.needs = Needs(session, keyring, clock)
-        self.requests = Requests(session, keyring, clock)
-        self.runs = Runs(session, keyring, clock)
-        self.schedule = Schedule(session, keyring, clock)
-        self.retention = Retention(session, keyring, clock)
-        self.reports = Reports(session, keyring, clock)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table: what `parcelbot check` reports and what a seized disk shows anyway."""
