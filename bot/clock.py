@@ -35,7 +35,8 @@ class FakeClock:
 
 def to_db(moment: datetime) -> str:
     """UTC ISO text, second precision: sortable in SQL and unambiguous."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is several times faster than strftime, and every row written or compared has one.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def from_db(text: str | None) -> datetime | None:

@@ -165,3 +165,14 @@ async def test_a_single_statement_write_is_atomic_and_refuses_a_second_statement
     async with store.read() as uow:
         rows = await uow.session.all("SELECT event FROM member_counts ORDER BY event")
     assert [row[0] for row in rows] == ["one", "two"]
+
+
+def test_database_timestamps_are_utc_to_the_second_and_round_trip():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from bot.clock import from_db, to_db
+
+    minsk = datetime(2026, 11, 26, 3, 38, 13, 999_999, tzinfo=timezone(timedelta(hours=3)))
+    assert to_db(minsk) == "2026-11-26T00:38:13Z"
+    assert from_db(to_db(minsk)) == datetime(2026, 11, 26, 0, 38, 13, tzinfo=UTC)
+    assert to_db(datetime(999, 1, 1, tzinfo=UTC)) < to_db(datetime(2026, 1, 1, tzinfo=UTC))  # sortable as text
