@@ -1,4 +1,4 @@
-"""The benchmark: `python -m bench.run` (a few minutes) or `python -m bench.run --quick` (about 30 s).
+"""The benchmark: `python -m bench.run` (about four minutes) or `python -m bench.run --quick` (under a minute).
 
 Two processes on loopback: the bot (`parcelbot run` via bench/bot_process.py: production
 configuration, outgoing rate limiter unlimited) and this one, which runs the fake Bot API server
