@@ -18,7 +18,17 @@ from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows
 from handlers.context import BotContext
-from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, bad_input, day_text, deny, show, today
+from handlers.screens import (
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    WEEKDAYS,
+    bad_input,
+    day_text,
+    deny,
+    show,
+    today,
+    use_buttons,
+)
 from handlers.ui import answer_button, reply
 
 FLOW = "facility"
@@ -402,10 +412,6 @@ def _set_hours(data, text):
 def _set_parcels(data, text):
     data["per_year"], data["by_regime"] = inputs.parcels_per_year(text)
 
-
-async def use_buttons(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    """Typed text on a step that takes buttons: say so and stay."""
-    await reply(update, context.t("Please choose with the buttons above, or send /cancel to stop."))
 
 
 FLOWS = {FLOW: {

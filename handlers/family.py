@@ -21,7 +21,7 @@ from bot.services import prisoners as prisoner_service
 from bot.services import requests as service
 from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
-from handlers import flows
+from handlers import flows, screens
 from handlers.cleanup import delete_tracked
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
@@ -242,7 +242,7 @@ async def on_cancel(update: Update, context: BotContext, payload: dict[str, Any]
 async def use_buttons(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
     """Typed text where a button is expected: it may still carry details, so it goes too."""
     await _delete_typed(update, context)
-    await reply(update, context.t("Please choose with the buttons above, or send /cancel to stop."))
+    await screens.use_buttons(update, context, data, text)
 
 
 # /status and withdraw ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows
 from handlers.context import BotContext
-from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, show, today
+from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, show, today, use_buttons
 from handlers.ui import answer_button, reply
 
 FLOW = "need"
@@ -209,10 +209,6 @@ async def _save(update: Update, context: BotContext, data: dict[str, Any]) -> No
         lines.append(t("Warning: {why}", why=t(REFUSALS[posted.refusal], day=day_text(posted.possible_from))))
     await reply(update, "\n".join(lines))
 
-
-async def use_buttons(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    """Typed text on a step that takes buttons (e.g. an unknown category): say so and stay."""
-    await reply(update, context.t("Please choose with the buttons above, or send /cancel to stop."))
 
 
 COMMANDS = {"needs": needs}

@@ -17,7 +17,17 @@ from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows
 from handlers.context import BotContext
-from handlers.screens import CATEGORY_LABELS, STATUS_LABELS, bad_input, day_text, deny, kg_text, show, today
+from handlers.screens import (
+    CATEGORY_LABELS,
+    STATUS_LABELS,
+    bad_input,
+    day_text,
+    deny,
+    kg_text,
+    show,
+    today,
+    use_buttons,
+)
 from handlers.ui import answer_button, reply
 
 FLOW = "prisoner"
@@ -380,10 +390,6 @@ async def _add_save(update: Update, context: BotContext, data: dict[str, Any]) -
              Choice(t("Post a need"), "need.start", {"id": prisoner.id})]]
     await show(update, context, t("Added as {alias}. Lists show only this alias.", alias=prisoner.alias), rows)
 
-
-async def use_buttons(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    """Typed text on a step that takes buttons: say so and stay."""
-    await reply(update, context.t("Please choose with the buttons above, or send /cancel to stop."))
 
 
 COMMANDS = {"prisoners": prisoners}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Any
 
 from telegram import Message, Update
 from telegram.error import TelegramError
@@ -73,6 +74,11 @@ async def deny(update: Update, context: BotContext) -> None:
         await answer_button(update, context.t(EXPIRED))
     else:
         await reply(update, context.t(UNKNOWN))
+
+
+async def use_buttons(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
+    """Typed text on a flow step that takes buttons: say so and stay on the step."""
+    await reply(update, context.t("Please choose with the buttons above, or send /cancel to stop."))
 
 
 async def bad_input(update: Update, context: BotContext, error: InputError) -> None:
