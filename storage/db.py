@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -32,11 +31,6 @@ PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     "PRAGMA busy_timeout=5000",
 )
-
-
-# Deleting these rows leaves nothing worth erasing from the WAL: `scheduled` holds only a kind, a
-# random row id and a time. Any other DELETE makes the session checkpoint after its commit.
-_NOTHING_TO_ERASE = re.compile(r"DELETE\s+FROM\s+scheduled\b", re.IGNORECASE)
 
 
 class DatabaseError(Exception):
@@ -187,12 +181,14 @@ class Session:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
-    async def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def run(self, sql: str, params: Sequence[Any] = (), *, erases: bool = True) -> int:
         """Execute a write; returns the number of rows changed.
 
         One thread hop: the statement gets `RETURNING 1`, so the changed rows come back with it
         (the cursor's rowcount would cost a second hop to read and close the cursor). Rows that
-        cascades delete are not counted, as with rowcount."""
+        cascades delete are not counted, as with rowcount. A DELETE that removed rows makes the
+        session checkpoint after its commit, unless the caller says the rows held nothing to erase
+        (`erases=False`)."""
         self._next_statement()
         statement = sql.strip().rstrip(";")
         verb = statement.split(None, 1)[0].upper() if statement else ""
@@ -200,7 +196,7 @@ class Session:
             await self._conn.execute_fetchall(statement, params)  # schema statements: nothing to count
             return 0
         count = len(await self._conn.execute_fetchall(f"{statement} RETURNING 1", params))
-        if count and verb == "DELETE" and not _NOTHING_TO_ERASE.match(statement):
+        if count and verb == "DELETE" and erases:
             self.erased = True
         return count
 

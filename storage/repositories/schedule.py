@@ -27,6 +27,8 @@ def _item(row: tuple) -> ScheduledItem:
     return ScheduledItem(row[0], row[1], row[2], from_db(row[3]), from_db(row[4]))
 
 
+# Scheduled rows hold only a kind, a random row id and a time: deleting them leaves nothing worth
+# erasing from the WAL, so these deletes do not force a checkpoint (erases=False).
 class Schedule(Repository):
     table = "scheduled"
 
@@ -57,7 +59,7 @@ class Schedule(Repository):
 
     async def cancel(self, kind: str, ref_id: int) -> bool:
         return await self.session.run(
-            "DELETE FROM scheduled WHERE kind = ? AND ref_id = ? AND done_at IS NULL", (kind, ref_id)
+            "DELETE FROM scheduled WHERE kind = ? AND ref_id = ? AND done_at IS NULL", (kind, ref_id), erases=False,
         ) == 1
 
     async def cancel_ref(self, ref_id: int, kinds: tuple[str, ...]) -> int:
@@ -66,7 +68,7 @@ class Schedule(Repository):
             return 0
         return await self.session.run(
             f"DELETE FROM scheduled WHERE ref_id = ? AND done_at IS NULL AND kind IN ({','.join('?' * len(kinds))})",
-            (ref_id, *kinds),
+            (ref_id, *kinds), erases=False,
         )
 
     async def due(self, now: datetime, limit: int = 200) -> list[ScheduledItem]:
@@ -97,4 +99,4 @@ class Schedule(Repository):
 
     async def erase_done_before(self, moment: datetime) -> int:
         return await self.session.run("DELETE FROM scheduled WHERE done_at IS NOT NULL AND done_at < ?",
-                                      (to_db(moment),))
+                                      (to_db(moment),), erases=False)
