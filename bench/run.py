@@ -35,6 +35,7 @@ from bench.done_signal import ENV as DONE_ENV  # noqa: E402
 from bench.done_signal import DoneListener  # noqa: E402
 from bench.driver import Driver, PhaseResult, Step  # noqa: E402
 from bench.scale import work_at_scale  # noqa: E402
+from storage.db import DEFAULT_ENGINE, ENGINES  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - the fake server's default test token
@@ -97,6 +98,25 @@ async def stop(process: subprocess.Popen) -> None:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each of the process's threads (the thread whose id is the pid runs the event loop)."""
+    seconds = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return seconds
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine, all cores, from /proc/stat."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / TICKS, sum(values) / TICKS
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -183,9 +203,12 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
                   spy: Path | None = None) -> dict:
     await driver.closed_loop(in_flight, durations.warmup)
     spying = start_spy(pid, durations.closed, spy) if spy else None
-    before, driver_before = cpu_seconds(pid), cpu_seconds(os.getpid())
+    before, driver_before, threads_before = cpu_seconds(pid), cpu_seconds(os.getpid()), thread_cpu_seconds(pid)
+    machine_before = machine_busy_seconds()
     closed = await driver.closed_loop(in_flight, durations.closed)
+    machine_after = machine_busy_seconds()
     driver_cpu = cpu_seconds(os.getpid()) - driver_before
+    threads = thread_cpu_seconds(pid)
     if spying is not None:
         await asyncio.to_thread(spying.wait)
     closed_cpu = cpu_seconds(pid) - before
@@ -198,7 +221,16 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
     telegram_cpu = cpu_seconds(pid) - before
     return {
         "closed": {**summary(closed, closed_cpu),
-                   "driver_cpu_us_per_update": driver_cpu / max(closed.completed, 1) * 1e6},
+                   "driver_cpu_us_per_update": driver_cpu / max(closed.completed, 1) * 1e6,
+                   # Busy share of the phase: the event loop's thread, and the busiest other thread
+                   # (aiosqlite's, for parcelbot). Under 1.0 on the loop means the bot also waited.
+                   "loop_thread_busy": (threads.get(pid, 0) - threads_before.get(pid, 0)) / closed.seconds,
+                   # All cores together: near 1.0 means the machine, not the bot's design, is the limit.
+                   "machine_busy": (machine_after[0] - machine_before[0])
+                   / max(machine_after[1] - machine_before[1], 1e-9),
+                   "busiest_other_thread_busy": max(
+                       (cpu - threads_before.get(tid, 0) for tid, cpu in threads.items() if tid != pid),
+                       default=0.0) / closed.seconds},
         "open": summary(opened, open_cpu), "open_telegram_rate": summary(telegram_rate, telegram_cpu),
         "peak_rss_mb": peak_rss_mb(pid),
     }
@@ -281,6 +313,10 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
          f"{ms(echo['open_telegram_rate']['p50_ms'])} / {ms(echo['open_telegram_rate']['p99_ms'])}", "", ""),
         ("bot CPU per update", f"{bot['closed']['cpu_us_per_update']:.0f} µs", "", ""),
         ("echo CPU per update", f"{echo['closed']['cpu_us_per_update']:.0f} µs", "", ""),
+        ("closed loop: bot's event-loop thread / busiest other thread / machine busy",
+         f"{bot['closed']['loop_thread_busy']:.0%} / {bot['closed']['busiest_other_thread_busy']:.0%} / "
+         f"{bot['closed']['machine_busy']:.0%}", "", ""),
+        ("echo closed loop: machine busy", f"{echo['closed']['machine_busy']:.0%}", "", ""),
         ("echo on parcelbot's transport, closed loop", f"{lean['updates_per_s']:.0f} updates/s, "
          f"{lean['cpu_us_per_update']:.0f} µs CPU per update", "", ""),
         ("bot peak RSS", f"{bot['peak_rss_mb']:.0f} MB", "< 150 MB", ok(bot["peak_rss_mb"] < 150)),
@@ -313,7 +349,7 @@ async def main_async(args: argparse.Namespace) -> dict:
     load_before = args.load_before
     workdir = Path(tempfile.mkdtemp(prefix="parcelbot-bench-"))
     results: dict = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-                     "quick": args.quick, "in_flight": args.in_flight, "rate": args.rate,
+                     "quick": args.quick, "in_flight": args.in_flight, "rate": args.rate, "engine": args.engine,
                      "rate_limiter": "AIORateLimiter with overall/group rates 0 (bench/bot_process.py)",
                      "load_before": load_before}
     api = signals = None
@@ -330,7 +366,8 @@ async def main_async(args: argparse.Namespace) -> dict:
         # Production settings, except per-member inbound limits: a few hundred synthetic people send far
         # more commands a minute than real ones; the gate's limiter code runs all the same.
         config.write_text("[limits]\ncommands_per_minute = 1000\nlist_views_per_hour = 10000\n"
-                          "claims_per_day = 1000\n", encoding="utf-8")
+                          f"claims_per_day = 1000\n[storage]\ndatabase_engine = \"{args.engine}\"\n",
+                          encoding="utf-8")
         api = FakeBotApi(token=TOKEN, max_calls=40_000, max_messages_per_chat=50)
         await api.start()
         signals, done = await DoneListener.start()
@@ -391,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short phases (about 30 s), same dataset")
     parser.add_argument("--in-flight", type=int, default=16, help="people in flight in the closed loop")
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help="how the bot calls SQLite ([storage] database_engine)")
     parser.add_argument("--rate", type=float, default=200.0, help="updates/s offered in the open loop")
     parser.add_argument("--out", type=Path, help="JSON results (default bench/results/latest.json or quick.json)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory and bot log")
@@ -412,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         print("WARNING: other work was running on this machine; the figures are pessimistic and noisy.")
     text = print_table(table)
     bot = results["parcelbot"]
-    print(f"\nbot: `parcelbot run` with {results['rate_limiter']}; {results['in_flight']} people in flight "
+    print(f"\nbot: `parcelbot run` with {results['rate_limiter']}, database engine {results.get('engine', 'inline')};"
+          f" {results['in_flight']} people in flight "
           f"(closed loop), Poisson arrivals at {results['rate']:.0f}/s (open loop); coordinator view "
           f"{results['coordinator_view']}.")
     print(f"checks: {bot['closed']['errors'] + bot['open']['errors']} failed calls, "

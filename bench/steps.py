@@ -37,13 +37,15 @@ from bench.driver import Step  # noqa: E402
 from bench.run import TOKEN, parcelbot_journeys  # noqa: E402
 from bot.config import Config, Secret  # noqa: E402
 from storage import crypto  # noqa: E402
+from storage.db import DEFAULT_ENGINE, ENGINES, InlineConnection  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 
 # "db": every aiosqlite call, i.e. every thread hop (BEGIN and COMMIT included).
-COUNTED = {"db": (aiosqlite.Connection, ("execute", "execute_fetchall", "executemany")),
-           "opened": (crypto.Keyring, ("_open_tagged",)), "indexed": (crypto.Keyring, ("blind_index",))}
+DB_CALLS = ("execute", "execute_fetchall", "executemany")
+COUNTED = [("db", aiosqlite.Connection, DB_CALLS), ("db", InlineConnection, DB_CALLS),
+           ("opened", crypto.Keyring, ("_open_tagged",)), ("indexed", crypto.Keyring, ("blind_index",))]
 
 
 class Counts:
@@ -58,7 +60,7 @@ class Counts:
         self.traced = 0
 
     def install(self) -> None:
-        for what, (cls, names) in COUNTED.items():
+        for what, cls, names in COUNTED:
             for name in names:
                 original = getattr(cls, name)
                 setattr(cls, name, self._wrap(what, original))
@@ -74,7 +76,8 @@ class Counts:
                 if counts.trace == counts.current and counts.traced < 1:
                     print(f"  {counts.current}: {sql[:150]}")
 
-        # aiosqlite's methods return awaitables without being coroutine functions; wrap them plainly.
+        # aiosqlite's methods return awaitables without being coroutine functions; wrap them plainly
+        # (an inline connection's coroutine functions work the same way).
         def counted(*args, **kwargs):
             note(args)
             return original(*args, **kwargs)
@@ -91,7 +94,8 @@ def step_kind(step: Step) -> str:
     return step.text or f"press {step.press.strip('^').strip()}"
 
 
-async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool = False) -> None:
+async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool = False,
+               engine: str = DEFAULT_ENGINE) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="parcelbot-steps-"))
     data_dir = workdir / "data"
     data_dir.mkdir(mode=0o700)
@@ -101,7 +105,7 @@ async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool
                     commands_per_minute=1000, list_views_per_hour=10000, claims_per_day=1000)
     api = FakeBotApi(token=TOKEN, max_calls=40_000, max_messages_per_chat=50)
     await api.start()
-    store = await Store.unlock(config.database_path, PASSPHRASE)
+    store = await Store.unlock(config.database_path, PASSPHRASE, engine=engine)
     harness = Harness(dataclasses.replace(config, api_base_url=api.base_url), store, store.clock, api, None)
     counts = Counts()
     try:
@@ -115,9 +119,14 @@ async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool
         calls_by_step: dict[str, Counter] = defaultdict(Counter)
         cpu_by_step: Counter = Counter()
         db_cpu_by_step: Counter = Counter()
-        # aiosqlite runs every query on its own thread: SQLite's work and its system calls (fsync) show there.
-        (db_thread,) = [t.native_id for t in threading.enumerate() if t is not threading.main_thread()
-                        and "_connection_worker_thread" in repr(getattr(t, "_target", ""))] or [None]
+        # With the "thread" engine SQLite's work and its system calls (fsync) show on aiosqlite's threads;
+        # inline, they are part of 'main ms'.
+        db_threads = [t.native_id for t in threading.enumerate() if t is not threading.main_thread()
+                      and "_connection_worker_thread" in repr(getattr(t, "_target", ""))]
+
+        def db_cpu() -> float:
+            return sum(thread_cpu(thread) for thread in db_threads)
+
         for _ in range(journeys):
             user_id, language, steps = pick(rng)
             person = harness.person(language)
@@ -136,14 +145,14 @@ async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool
                 counts.current = kind
                 counts.steps[kind] += 1
                 began = time.thread_time()
-                db_began = thread_cpu(db_thread) if db_thread else 0.0
+                db_began = db_cpu()
                 if profiler:
                     profiler.enable()
                 calls = await action
                 if profiler:
                     profiler.disable()
                 cpu_by_step[kind] += time.thread_time() - began
-                db_cpu_by_step[kind] += (thread_cpu(db_thread) - db_began) if db_thread else 0.0
+                db_cpu_by_step[kind] += db_cpu() - db_began
                 if counts.current == counts.trace:
                     counts.traced += 1
                 counts.current = "between"
@@ -151,7 +160,8 @@ async def play(journeys: int, profile: Path | None, trace: str = "", plans: bool
                     calls_by_step[kind][call.method] += 1
                 del mark
         print(f"\n{journeys} journeys, one person at a time. 'main ms': CPU of the event loop's thread, which"
-              " also runs the fake server;\n'db ms': CPU of aiosqlite's thread (SQLite, fsync).\n")
+              f" also runs the fake server;\n'db ms': CPU of aiosqlite's threads (SQLite, fsync); engine {engine}"
+              f"{' (SQLite runs on the main thread)' if engine == 'inline' else ''}.\n")
         print(f"| {'step':<18} | {'n':>5} | {'db hops':>8} | {'opened':>6} | {'indexed':>7} | "
               f"{'Bot API calls':<52} | {'main ms':>7} | {'db ms':>5} |")
         print(f"| {'-' * 18} | {'-' * 5} | {'-' * 8} | {'-' * 6} | {'-' * 7} | {'-' * 52} | {'-' * 7} | {'-' * 5} |")
@@ -198,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", default="", metavar="STEP",
                         help='print the SQL of the first step of this kind, e.g. "press Claim"')
     parser.add_argument("--plans", action="store_true", help="list the statements that scan a whole table")
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="how SQLite is called")
     args = parser.parse_args(argv)
-    asyncio.run(play(args.journeys, args.profile, args.trace, args.plans))
+    asyncio.run(play(args.journeys, args.profile, args.trace, args.plans, args.engine))
     return 0
 
 

@@ -56,7 +56,8 @@ def _passphrase(config: Config, *, confirm: bool = False) -> str:
 
 async def open_store(config: Config) -> Store:
     try:
-        return await Store.unlock(config.database_path, _passphrase(config), clock=SystemClock())
+        return await Store.unlock(config.database_path, _passphrase(config), clock=SystemClock(),
+                                  engine=config.database_engine)
     except StoreMissing:
         raise CliError(f"no database at {config.database_path}; run `parcelbot init` first", EXIT_MISSING) from None
     except WrongPassphrase:

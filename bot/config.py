@@ -55,6 +55,7 @@ class Config:
     passphrase: Secret | None = None
     passphrase_file: Path | None = None
     kdf_cost: int = 17
+    database_engine: str = "inline"
     log_level: str = "INFO"
     default_language: str = "ru"
     invite_hours: int = 72
@@ -108,6 +109,7 @@ _SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
     ("storage", "data_dir"): ("data_dir", "path"),
     ("storage", "passphrase_file"): ("passphrase_file", "path"),
     ("storage", "kdf_cost"): ("kdf_cost", "int:10:22"),
+    ("storage", "database_engine"): ("database_engine", "database_engine"),
     ("general", "timezone"): ("timezone", "timezone"),
     ("general", "log_level"): ("log_level", "level"),
     ("general", "default_language"): ("default_language", "language"),
@@ -199,6 +201,10 @@ def _coerce(key: str, kind: str, raw: object, base: Path) -> object:
     if kind == "clock_time":
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", raw):
             raise ConfigError(f"{key}: expected a time of day such as 18:00, got {raw!r}")
+        return raw
+    if kind == "database_engine":
+        if raw not in ("inline", "thread"):
+            raise ConfigError(f"{key}: expected inline or thread, got {raw!r}")
         return raw
     if kind == "language":
         if raw not in LANGUAGES:

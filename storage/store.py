@@ -23,8 +23,9 @@ from storage.crypto import (
     derive_kek,
     new_salt,
 )
-from storage.db import Database, DatabaseError
+from storage.db import DEFAULT_ENGINE, Database, DatabaseError
 from storage.repositories import UnitOfWork
+from storage.repositories.tokens import LiveTokens
 
 
 class StoreMissing(Exception):
@@ -70,10 +71,12 @@ class Store:
         self.db = db
         self.keyring = keyring
         self.clock = clock
+        self.live_tokens = LiveTokens()  # screen buttons: memory only, gone with the process
 
     @classmethod
     async def create(
-        cls, path: Path, passphrase: str, *, kdf: KdfParams = DEFAULT_KDF, clock: Clock | None = None
+        cls, path: Path, passphrase: str, *, kdf: KdfParams = DEFAULT_KDF, clock: Clock | None = None,
+        engine: str = DEFAULT_ENGINE,
     ) -> Store:
         clock = clock or SystemClock()
         if Path(path).exists():
@@ -81,7 +84,7 @@ class Store:
         salt = new_salt()
         kek = await asyncio.to_thread(derive_kek, passphrase, salt, kdf)
         keyring, wrapped = Keyring.create(kek)
-        db = Database(path)
+        db = Database(path, engine=engine)
         await db.open()
         async with db.session(write=True) as session:
             await session.run_many(
@@ -93,7 +96,8 @@ class Store:
         return cls(db, keyring, clock)
 
     @classmethod
-    async def unlock(cls, path: Path, passphrase: str, *, clock: Clock | None = None) -> Store:
+    async def unlock(cls, path: Path, passphrase: str, *, clock: Clock | None = None,
+                     engine: str = DEFAULT_ENGINE) -> Store:
         """Open an existing store; WrongPassphrase leaves every file untouched."""
         path = Path(path)
         if not path.exists():
@@ -102,14 +106,15 @@ class Store:
         # scrypt takes about half a second and 128 MiB by design; keep the event loop free meanwhile.
         kek = await asyncio.to_thread(derive_kek, passphrase, salt, params)
         keyring = Keyring.unlock(kek, wrapped)
-        db = Database(path)
+        db = Database(path, engine=engine)
         await db.open()
         return cls(db, keyring, clock or SystemClock())
 
     @classmethod
-    async def unlock_with_key(cls, path: Path, kek: SecretKey, *, clock: Clock | None = None) -> Store:
+    async def unlock_with_key(cls, path: Path, kek: SecretKey, *, clock: Clock | None = None,
+                              engine: str = DEFAULT_ENGINE) -> Store:
         _, _, wrapped = _read_keyring(Path(path))
-        db = Database(path)
+        db = Database(path, engine=engine)
         await db.open()
         return cls(db, Keyring.unlock(kek, wrapped), clock or SystemClock())
 
@@ -120,7 +125,7 @@ class Store:
     async def write(self) -> AsyncIterator[UnitOfWork]:
         """One use case that changes state: one IMMEDIATE transaction, all or nothing."""
         async with self.db.session(write=True) as session:
-            yield UnitOfWork(session, self.keyring, self.clock)
+            yield UnitOfWork(session, self.keyring, self.clock, self.live_tokens)
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[UnitOfWork]:
@@ -128,13 +133,19 @@ class Store:
 
         Nothing may follow the statement in the block: it is committed when it returns."""
         async with self.db.session(write=True, single=True) as session:
-            yield UnitOfWork(session, self.keyring, self.clock)
+            yield UnitOfWork(session, self.keyring, self.clock, self.live_tokens)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[UnitOfWork]:
-        """A consistent snapshot for views; nothing written here is kept."""
+        """A consistent snapshot for views, on the read-only connection."""
         async with self.db.session(write=False) as session:
-            yield UnitOfWork(session, self.keyring, self.clock)
+            yield UnitOfWork(session, self.keyring, self.clock, self.live_tokens)
+
+    @asynccontextmanager
+    async def read_one(self) -> AsyncIterator[UnitOfWork]:
+        """A view that is exactly one SQL statement: a snapshot by itself, two thread hops fewer."""
+        async with self.db.session(write=False, single=True) as session:
+            yield UnitOfWork(session, self.keyring, self.clock, self.live_tokens)
 
 
 async def _save_wrapped(session, wrapped: list[WrappedKey], now: str) -> None:

@@ -8,7 +8,7 @@ from storage.store import Store
 
 async def recognise(store: Store, telegram_user_id: int) -> Member | None:
     """The member behind a Telegram user id, or None. Writes only once a day per member."""
-    async with store.read() as uow:
+    async with store.read_one() as uow:
         member = await uow.members.by_telegram(telegram_user_id)
     if member is None:
         return None

@@ -23,7 +23,7 @@ from storage.repositories.requests import Requests
 from storage.repositories.retention import Retention
 from storage.repositories.runs import Runs
 from storage.repositories.schedule import Schedule
-from storage.repositories.tokens import CallbackTokens
+from storage.repositories.tokens import CallbackTokens, LiveTokens
 
 
 def _repository(cls: type) -> Any:
@@ -42,7 +42,6 @@ class UnitOfWork:
     members: Members = _repository(Members)
     invites: Invites = _repository(Invites)
     audit: Audit = _repository(Audit)
-    tokens: CallbackTokens = _repository(CallbackTokens)
     messages: TrackedMessages = _repository(TrackedMessages)
     meta: Meta = _repository(Meta)
     conversations: Conversations = _repository(Conversations)
@@ -56,10 +55,16 @@ class UnitOfWork:
     retention: Retention = _repository(Retention)
     reports: Reports = _repository(Reports)
 
-    def __init__(self, session: Session, keyring: Keyring, clock: Clock) -> None:
+    def __init__(self, session: Session, keyring: Keyring, clock: Clock, live_tokens: LiveTokens | None = None) -> None:
         self.session = session
         self.keyring = keyring
         self.clock = clock
+        self.live_tokens = live_tokens
+
+    @functools.cached_property
+    def tokens(self) -> CallbackTokens:
+        """The table's tokens; revoking a member also drops the live (in-memory) ones."""
+        return CallbackTokens(self.session, self.keyring, self.clock, live=self.live_tokens)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table: what `parcelbot check` reports and what a seized disk shows anyway."""

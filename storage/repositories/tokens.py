@@ -1,17 +1,109 @@
-"""Callback tokens: a button carries 22 random characters; meaning, owner and expiry live here."""
+"""Callback tokens: a button carries 22 random characters; meaning, owner and expiry live here.
+
+Two homes: `LiveTokens` (memory only) for the buttons of a screen shown in answer to the member's own
+message or press, and the sealed `callback_tokens` table for buttons that may wait in a chat for
+hours (alerts and prompts sent by jobs), which must survive a restart.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.clock import to_db
 from storage.repositories.base import Repository
 
+MISSING = object()  # LiveTokens.redeem: "not a live token", so the caller looks in the table
+
+
+@dataclass(frozen=True, slots=True)
+class _Live:
+    member_id: int
+    action: str
+    payload: dict[str, Any]
+    single_use: bool
+    expires_at: datetime
+
+
+class LiveTokens:
+    """Screen buttons' tokens, in this process's memory only.
+
+    A screen's buttons are pressed within minutes of the member asking for it, so they need no row:
+    nothing about them reaches the disk (or a seized backup), issuing one costs no write, and a
+    restart simply expires them ("send the command again"). The same rules as the table hold: bound
+    to one member, expiring, single-use where they change state. Memory is bounded: a member keeps
+    at most `per_member` tokens (the oldest go first), and expired ones are swept as new ones come.
+    """
+
+    SWEEP_EVERY = 10_000  # tokens issued between two sweeps of expired ones
+
+    def __init__(self, per_member: int = 200) -> None:
+        self._tokens: dict[str, _Live] = {}
+        self._by_member: dict[int, deque[str]] = {}
+        self._per_member = per_member
+        self._since_sweep = 0
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def issue(self, member_id: int, choices: list[tuple[str, dict[str, Any], bool]], *, expires_at: datetime,
+              now: datetime) -> list[str]:
+        if self._since_sweep >= self.SWEEP_EVERY:
+            self.sweep(now)
+        owned = self._by_member.setdefault(member_id, deque())
+        tokens = []
+        for action, payload, single_use in choices:
+            token = secrets.token_urlsafe(16)
+            # A copy: the handler that built the keyboard must not be able to change it afterwards.
+            self._tokens[token] = _Live(member_id, action, dict(payload), single_use, expires_at)
+            owned.append(token)
+            tokens.append(token)
+        while len(owned) > self._per_member:
+            self._tokens.pop(owned.popleft(), None)
+        self._since_sweep += len(tokens)
+        return tokens
+
+    def redeem(self, token: str, member_id: int, now: datetime) -> Any:
+        """(action, payload) if usable by this member now; None if live but not theirs, expired or
+        spent; MISSING if no such live token (it may be in the table)."""
+        live = self._tokens.get(token)
+        if live is None:
+            return MISSING
+        if live.member_id != member_id:
+            return None  # someone else's button: refused, and still usable by its owner
+        if live.expires_at <= now:
+            del self._tokens[token]
+            return None
+        if live.single_use:
+            del self._tokens[token]
+        return live.action, dict(live.payload)
+
+    def revoke_member(self, member_id: int) -> None:
+        for token in self._by_member.pop(member_id, ()):
+            self._tokens.pop(token, None)
+
+    def sweep(self, now: datetime) -> None:
+        """Forget expired tokens, and spent ones still listed under their member."""
+        self._since_sweep = 0
+        for token in [token for token, live in self._tokens.items() if live.expires_at <= now]:
+            del self._tokens[token]
+        for member_id in list(self._by_member):
+            kept = deque(token for token in self._by_member[member_id] if token in self._tokens)
+            if kept:
+                self._by_member[member_id] = kept
+            else:
+                del self._by_member[member_id]
+
 
 class CallbackTokens(Repository):
     table = "callback_tokens"
+
+    def __init__(self, *args: Any, live: LiveTokens | None = None) -> None:
+        super().__init__(*args)
+        self.live = live
 
     def _hash(self, token: str) -> bytes:
         return self.index("callback", token)
@@ -71,6 +163,9 @@ class CallbackTokens(Repository):
         return row[0], self.open_json("payload", token_hash.hex(), row[1])
 
     async def revoke_member(self, member_id: int) -> int:
+        """Every button ever shown to the member stops working: the table's and the live ones."""
+        if self.live is not None:
+            self.live.revoke_member(member_id)
         return await self.session.run("DELETE FROM callback_tokens WHERE member_id = ?", (member_id,))
 
     async def erase_expired(self, now: datetime) -> int:
