@@ -223,7 +223,7 @@ async def _ask_coordinators(context: BotContext, assignment_id: int) -> None:
         t = translator(coordinator.language)
         rows = [[Choice(t("Approve"), "runs.approve", {"assignment": assignment_id}),
                  Choice(t("Reject"), "runs.reject", {"assignment": assignment_id})]]
-        tokens = await button_service.issue(context.store, coordinator.id, rows, ttl_hours=ttl)
+        tokens = await button_service.issue(context.store, coordinator.id, rows, ttl_hours=ttl, lasting=True)
         try:
             await context.bot.send_message(coordinator.chat_id, t("A claim is waiting for approval. Open /board."),
                                            reply_markup=keyboard(tokens))

@@ -95,7 +95,7 @@ async def _holding(uow: UnitOfWork, assignment_id: int):
 
 async def _send_with_buttons(context: BotContext, member, text: str, rows: list[list[Choice]]) -> None:
     tokens = await button_service.issue(context.store, member.id, rows,
-                                        ttl_hours=context.runtime.config.callback_ttl_hours)
+                                        ttl_hours=context.runtime.config.callback_ttl_hours, lasting=True)
     try:
         await context.bot.send_message(member.chat_id, text, reply_markup=keyboard(tokens))
     except Exception:  # noqa: BLE001 - a reminder that cannot go is seen on /board anyway

@@ -261,7 +261,8 @@ async def forget(store: Store, member: Member) -> Cleanup:
         released = await _release_claims(uow, member.id)
         await uow.requests.erase_member(member.id)
         await uow.audit.erase_actor(member.id)
-        await uow.members.erase(member.id)  # cascades: tokens, conversation, assignments, tracked messages
+        await uow.tokens.revoke_member(member.id)  # the live ones too; the erase would cascade to the rest
+        await uow.members.erase(member.id)  # cascades: conversation, assignments, tracked messages
         await uow.members.count_event("forgotten")
     return Cleanup(target.pseudonym, messages, released)
 
