@@ -50,6 +50,7 @@ class Pending:
     update_id: int = 0
     query_id: str = ""
     answered: bool = False  # a visible reply or a toast arrived
+    kind: str = ""  # the step: "/runs", "press Claim", ...
 
 
 @dataclass
@@ -74,6 +75,7 @@ class PhaseResult:
     still_waiting: int = 0  # sent in the window, not finished 10 s after it closed
     seconds: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)  # Bot API calls by method while measuring
+    latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
 
     def percentile(self, p: float) -> float:
         if not self.latencies:
@@ -161,6 +163,7 @@ class Driver:
         if self.measuring and pending.sent_at >= self.window_start:
             self.result.completed += 1
             self.result.latencies.append(arrived - pending.sent_at)
+            self.result.latencies_by_kind.setdefault(pending.kind, []).append(arrived - pending.sent_at)
             self.result.silent += not pending.answered
         self.on_finished(pending.user)
         if not self.by_update:
@@ -177,19 +180,19 @@ class Driver:
                 return Person(user_id, language, deque(steps))
         return None
 
-    def _next_step(self, person: Person) -> tuple[str, Any] | None:
+    def _next_step(self, person: Person) -> tuple[str, Any, str] | None:
         """The person's next update, or None when the journey is over (presses without a button are skipped)."""
         while person.steps:
             step = person.steps.popleft()
             if step.text:
-                return "text", step.text
+                return "text", step.text, step.text
             pattern = re.compile(step.press)
             for message_id, buttons in person.keyboards:
                 matching = [button for button in buttons if pattern.search(button[0])]
                 if matching:
                     button = self.rng.choice(matching)
                     buttons.remove(button)  # a single-use token does not work twice
-                    return "press", (button[1], message_id)
+                    return "press", (button[1], message_id), "press " + step.press.strip("^$")
             if self.measuring:
                 self.result.skipped_presses += 1
                 self.result.skipped_by_label[step.press] = self.result.skipped_by_label.get(step.press, 0) + 1
@@ -204,10 +207,10 @@ class Driver:
                 self.busy.discard(person.user_id)
                 ended.append(person)
                 continue
-            pending = Pending(person, time.monotonic())
+            kind, value, label = step
+            pending = Pending(person, time.monotonic(), kind=label)
             person.pending = pending
             self.by_chat[person.user_id] = pending
-            kind, value = step
             if kind == "text":
                 queued = self.api.send_message(person.user_id, value, language_code=person.language)
             else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import signal
@@ -166,6 +167,11 @@ async def serve(application: Any, config: Config, stop: asyncio.Event, *, webhoo
             else:
                 await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("bot running (%s)", "webhook" if webhook else "long polling")
+            # What start-up built (modules, translations, handlers, caches) lives as long as the
+            # process: keep it out of the garbage collector's full passes, which otherwise walk it
+            # all and paused the bot for up to ~50 ms under load.
+            gc.collect()
+            gc.freeze()
             await stop.wait()
             log.info("stopping")
         finally:
