@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,15 +16,6 @@ from bot.clock import to_db
 from storage.repositories.base import Repository
 
 MISSING = object()  # LiveTokens.redeem: "not a live token", so the caller looks in the table
-
-
-@dataclass(frozen=True, slots=True)
-class _Live:
-    member_id: int
-    action: str
-    payload: dict[str, Any]
-    single_use: bool
-    expires_at: datetime
 
 
 class LiveTokens:
@@ -41,7 +31,10 @@ class LiveTokens:
     SWEEP_EVERY = 10_000  # tokens issued between two sweeps of expired ones
 
     def __init__(self, per_member: int = 200) -> None:
-        self._tokens: dict[str, _Live] = {}
+        # token -> (member id, action, payload items, single use, expiry): a tuple of plain values, which
+        # the garbage collector stops tracking, so tens of thousands of live tokens add nothing to its
+        # full passes (a dataclass or dict per token did, and paused the bot as they piled up).
+        self._tokens: dict[str, tuple[int, str, tuple[tuple[str, Any], ...], bool, datetime]] = {}
         self._by_member: dict[int, deque[str]] = {}
         self._per_member = per_member
         self._since_sweep = 0
@@ -58,7 +51,7 @@ class LiveTokens:
         for action, payload, single_use in choices:
             token = secrets.token_urlsafe(16)
             # A copy: the handler that built the keyboard must not be able to change it afterwards.
-            self._tokens[token] = _Live(member_id, action, dict(payload), single_use, expires_at)
+            self._tokens[token] = (member_id, action, tuple(payload.items()), single_use, expires_at)
             owned.append(token)
             tokens.append(token)
         while len(owned) > self._per_member:
@@ -72,14 +65,15 @@ class LiveTokens:
         live = self._tokens.get(token)
         if live is None:
             return MISSING
-        if live.member_id != member_id:
+        owner, action, payload, single_use, expires_at = live
+        if owner != member_id:
             return None  # someone else's button: refused, and still usable by its owner
-        if live.expires_at <= now:
+        if expires_at <= now:
             del self._tokens[token]
             return None
-        if live.single_use:
+        if single_use:
             del self._tokens[token]
-        return live.action, dict(live.payload)
+        return action, dict(payload)
 
     def revoke_member(self, member_id: int) -> None:
         for token in self._by_member.pop(member_id, ()):
@@ -88,7 +82,7 @@ class LiveTokens:
     def sweep(self, now: datetime) -> None:
         """Forget expired tokens, and spent ones still listed under their member."""
         self._since_sweep = 0
-        for token in [token for token, live in self._tokens.items() if live.expires_at <= now]:
+        for token in [token for token, live in self._tokens.items() if live[4] <= now]:
             del self._tokens[token]
         for member_id in list(self._by_member):
             kept = deque(token for token in self._by_member[member_id] if token in self._tokens)
