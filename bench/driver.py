@@ -185,7 +185,7 @@ class Driver:
         while person.steps:
             step = person.steps.popleft()
             if step.text:
-                return "text", step.text, step.text
+                return "text", step.text, step.text.split()[0]  # "/runs"; the echo bot's "hello 42" is "hello"
             pattern = re.compile(step.press)
             for message_id, buttons in person.keyboards:
                 matching = [button for button in buttons if pattern.search(button[0])]
