@@ -195,7 +195,7 @@ async def rotate_key(store: Store, passphrase: str, progress: Progress | None = 
                     except OpenFailed:
                         value = store.keyring.open(envelope, table=table, column=column, row_id=row_id)
                     resealed.append((store.keyring.seal(value, table=table, column=column, row_id=row_id), rowid))
-                # One call per batch, not per row: each aiosqlite call is a thread hop.
+                # One call per batch, not per row: each call to SQLite has a fixed cost (a thread hop on aiosqlite).
                 await uow.session.run_many(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", resealed)  # noqa: S608
                 uow.session.mark_erased()
             done += len(rows)

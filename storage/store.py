@@ -129,7 +129,7 @@ class Store:
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[UnitOfWork]:
-        """A change that is exactly one SQL statement: atomic by itself, two thread hops fewer.
+        """A change that is exactly one SQL statement: atomic by itself, two calls (BEGIN, COMMIT) fewer.
 
         Nothing may follow the statement in the block: it is committed when it returns."""
         async with self.db.session(write=True, single=True) as session:
@@ -143,7 +143,7 @@ class Store:
 
     @asynccontextmanager
     async def read_one(self) -> AsyncIterator[UnitOfWork]:
-        """A view that is exactly one SQL statement: a snapshot by itself, two thread hops fewer."""
+        """A view that is exactly one SQL statement: a snapshot by itself, two calls (BEGIN, COMMIT) fewer."""
         async with self.db.session(write=False, single=True) as session:
             yield UnitOfWork(session, self.keyring, self.clock, self.live_tokens)
 

@@ -89,7 +89,7 @@ class Runs(Repository):
             parcels.append((parcel_id, run_id, parcel.prisoner_id, parcel.weight_g, ",".join(parcel.categories),
                             self._seal_parcel("contents", parcel_id, lines)))
             links += [(parcel_id, need_id) for need_id in parcel.need_ids]
-        await self.session.run_many(  # one call for all parcels: each aiosqlite call is a thread hop
+        await self.session.run_many(  # one call for all parcels, not one per parcel
             "INSERT INTO parcels (id, run_id, prisoner_id, weight_g, categories, contents) VALUES (?, ?, ?, ?, ?, ?)",
             parcels,
         )
