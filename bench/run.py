@@ -70,19 +70,28 @@ def start_bot(data_dir: Path, port: int, done: str, config: Path, log: Path,
         "PARCELBOT_PASSPHRASE": PASSPHRASE,
     }
     with log.open("ab") as handle:
-        return subprocess.Popen(  # noqa: S603 - our own script
+        return pin(subprocess.Popen(  # noqa: S603 - our own script
             [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []),
              str(ROOT / "bench" / "bot_process.py")], cwd=ROOT, env=env,
             stdout=handle, stderr=handle,
-        )
+        ))
 
 
 def start_echo(port: int, done: str, *, lean: bool = False) -> subprocess.Popen:
-    return subprocess.Popen(  # noqa: S603 - our own script
+    return pin(subprocess.Popen(  # noqa: S603 - our own script
         [sys.executable, str(ROOT / "bench" / "echo_bot.py"), f"http://127.0.0.1:{port}/bot", TOKEN,
          *(["--lean"] if lean else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, DONE_ENV: done},
-    )
+    ))
+
+
+PINNED: list[bool] = [False]  # --pin: each bot on core 0, the driver and fake server on core 1
+
+
+def pin(process: subprocess.Popen) -> subprocess.Popen:
+    if PINNED[0]:
+        os.sched_setaffinity(process.pid, {0})  # before it starts its own threads: they inherit it
+    return process
 
 
 async def stop(process: subprocess.Popen) -> None:
@@ -349,11 +358,15 @@ def print_table(table: list[tuple[str, str, str, str]]) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> dict:
+    if args.pin:
+        PINNED[0] = True
+        os.sched_setaffinity(0, {1})
     durations = QUICK_RUN if args.quick else FULL_RUN
     load_before = args.load_before
     workdir = Path(tempfile.mkdtemp(prefix="parcelbot-bench-"))
     results: dict = {"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
                      "quick": args.quick, "in_flight": args.in_flight, "rate": args.rate, "engine": args.engine,
+                     "pinned": args.pin,
                      "rate_limiter": "AIORateLimiter with overall/group rates 0 (bench/bot_process.py)",
                      "load_before": load_before}
     api = signals = None
@@ -440,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short phases (about 30 s), same dataset")
     parser.add_argument("--in-flight", type=int, default=16, help="people in flight in the closed loop")
+    parser.add_argument("--pin", action="store_true",
+                        help="bot on one core, driver and fake server on the other (less interference)")
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                         help="how the bot calls SQLite ([storage] database_engine)")
     parser.add_argument("--rate", type=float, default=200.0, help="updates/s offered in the open loop")
