@@ -163,8 +163,8 @@ class Database:
         """One transaction: committed on a clean exit, rolled back on any exception.
 
         `single`: exactly one statement, run in SQLite's autocommit mode, where one statement is
-        atomic on its own; that saves the BEGIN and COMMIT thread hops on the hottest statements (a
-        keyboard's button tokens, spending one, recognising a member). The session refuses a second.
+        atomic on its own; that saves the BEGIN and COMMIT calls on the hottest statements (a lasting
+        keyboard's tokens, spending one, recognising a member). The session refuses a second.
 
         Writes take `BEGIN IMMEDIATE` so the write lock is held from the first statement; that is what
         makes a claim atomic even if another process opened the same file. Reads run on the read-only

@@ -60,8 +60,9 @@ class LiveTokens:
         return tokens
 
     def redeem(self, token: str, member_id: int, now: datetime) -> Any:
-        """(action, payload) if usable by this member now; None if live but not theirs, expired or
-        spent; MISSING if no such live token (it may be in the table)."""
+        """(action, payload) if usable by this member now; None if live but someone else's or
+        expired; MISSING if there is no such live token (spent, pushed out, or never issued here:
+        the caller then asks the table, which will hold it only if it was issued as lasting)."""
         live = self._tokens.get(token)
         if live is None:
             return MISSING
