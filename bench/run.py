@@ -59,7 +59,7 @@ QUICK_RUN = Durations(warmup=1.0, closed=4.0, open=5.0)
 
 
 def start_bot(data_dir: Path, port: int, done: str, config: Path, log: Path,
-              profile: Path | None = None) -> subprocess.Popen:
+              profile: Path | None = None, *, pinned: bool = False) -> subprocess.Popen:
     env = {
         **os.environ,
         DONE_ENV: done,
@@ -70,26 +70,24 @@ def start_bot(data_dir: Path, port: int, done: str, config: Path, log: Path,
         "PARCELBOT_PASSPHRASE": PASSPHRASE,
     }
     with log.open("ab") as handle:
-        return pin(subprocess.Popen(  # noqa: S603 - our own script
+        return pin(pinned, subprocess.Popen(  # noqa: S603 - our own script
             [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []),
              str(ROOT / "bench" / "bot_process.py")], cwd=ROOT, env=env,
             stdout=handle, stderr=handle,
         ))
 
 
-def start_echo(port: int, done: str, *, lean: bool = False) -> subprocess.Popen:
-    return pin(subprocess.Popen(  # noqa: S603 - our own script
+def start_echo(port: int, done: str, *, lean: bool = False, pinned: bool = False) -> subprocess.Popen:
+    return pin(pinned, subprocess.Popen(  # noqa: S603 - our own script
         [sys.executable, str(ROOT / "bench" / "echo_bot.py"), f"http://127.0.0.1:{port}/bot", TOKEN,
          *(["--lean"] if lean else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, DONE_ENV: done},
     ))
 
 
-PINNED: list[bool] = [False]  # --pin: each bot on core 0, the driver and fake server on core 1
-
-
-def pin(process: subprocess.Popen) -> subprocess.Popen:
-    if PINNED[0]:
+def pin(pinned: bool, process: subprocess.Popen) -> subprocess.Popen:
+    """--pin: each bot on core 0 (the driver and fake server are on core 1)."""
+    if pinned:
         os.sched_setaffinity(process.pid, {0})  # before it starts its own threads: they inherit it
     return process
 
@@ -359,7 +357,6 @@ def print_table(table: list[tuple[str, str, str, str]]) -> str:
 
 async def main_async(args: argparse.Namespace) -> dict:
     if args.pin:
-        PINNED[0] = True
         os.sched_setaffinity(0, {1})
     durations = QUICK_RUN if args.quick else FULL_RUN
     load_before = args.load_before
@@ -398,7 +395,8 @@ async def main_async(args: argparse.Namespace) -> dict:
 
         print("parcelbot: cold start, then closed and open loop ...", flush=True)
         bot, results["cold_start_s"], results["start_up_messages"] = await cold_start(
-            api, data, lambda: start_bot(data_dir, port, done.address, config, workdir / "bot.log", args.profile))
+            api, data, lambda: start_bot(data_dir, port, done.address, config, workdir / "bot.log", args.profile,
+                                         pinned=args.pin))
         pick, board = parcelbot_journeys(data)
         results["coordinator_view"] = board
         try:
@@ -413,7 +411,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         gc.collect()
 
         print("echo bot: closed and open loop ...", flush=True)
-        echo = start_echo(port, done.address)
+        echo = start_echo(port, done.address, pinned=args.pin)
         driver = Driver(api, done, echo_journeys)
         try:
             await driver.closed_loop(1, 2.0)  # waits until the echo bot polls
@@ -423,7 +421,7 @@ async def main_async(args: argparse.Namespace) -> dict:
             gc.collect()
 
         print("echo bot on parcelbot's transport and update processor: closed loop ...", flush=True)
-        lean = start_echo(port, done.address, lean=True)
+        lean = start_echo(port, done.address, lean=True, pinned=args.pin)
         driver = Driver(api, done, echo_journeys)
         try:
             await driver.closed_loop(1, 2.0)
