@@ -78,10 +78,15 @@ class PhaseResult:
     latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
 
     def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return percentile(self.latencies, p)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank p-th percentile; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 JourneyFactory = Callable[[random.Random], tuple[int, str, list[Step]]]

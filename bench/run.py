@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m ben
 from bench.dataset import FULL, PASSPHRASE, Dataset, build  # noqa: E402
 from bench.done_signal import ENV as DONE_ENV  # noqa: E402
 from bench.done_signal import DoneListener  # noqa: E402
-from bench.driver import Driver, PhaseResult, Step  # noqa: E402
+from bench.driver import Driver, PhaseResult, Step, percentile  # noqa: E402
 from bench.scale import work_at_scale  # noqa: E402
 from storage.db import DEFAULT_ENGINE, ENGINES  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
@@ -103,9 +103,14 @@ async def stop(process: subprocess.Popen) -> None:
             await asyncio.to_thread(process.wait)
 
 
+def _stat_cpu_seconds(stat: Path) -> float:
+    """utime + stime from a /proc .../stat file (the fields after the command name in parentheses)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
@@ -113,10 +118,9 @@ def thread_cpu_seconds(pid: int) -> dict[int, float]:
     seconds = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            seconds[int(task.name)] = _stat_cpu_seconds(task / "stat")
         except OSError:
             continue  # a thread that ended meanwhile
-        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
     return seconds
 
 
@@ -231,7 +235,8 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
         "closed": {**summary(closed, closed_cpu),
                    "driver_cpu_us_per_update": driver_cpu / max(closed.completed, 1) * 1e6,
                    # Busy share of the phase: the event loop's thread, and the busiest other thread
-                   # (aiosqlite's, for parcelbot). Under 1.0 on the loop means the bot also waited.
+                   # (an aiosqlite thread with database_engine = "thread"). Under 1.0 on the loop
+                   # means the bot also waited.
                    "loop_thread_busy": (threads.get(pid, 0) - threads_before.get(pid, 0)) / closed.seconds,
                    # All cores together: near 1.0 means the machine, not the bot's design, is the limit.
                    "machine_busy": (machine_after[0] - machine_before[0])
@@ -255,8 +260,8 @@ def summary(result: PhaseResult, cpu: float) -> dict:
         "calls_per_update": {method: round(count / max(result.completed, 1), 2)
                              for method, count in sorted(result.calls.items(), key=lambda item: -item[1])},
         "unserved_offers": result.unserved, "still_waiting_at_end": result.still_waiting,
-        "p50_p99_ms_by_step": {kind: [round(PhaseResult(latencies=values).percentile(50) * 1000, 1),
-                                      round(PhaseResult(latencies=values).percentile(99) * 1000, 1), len(values)]
+        "p50_p99_ms_by_step": {kind: [round(percentile(values, 50) * 1000, 1), round(percentile(values, 99) * 1000, 1),
+                                      len(values)]
                                for kind, values in sorted(result.latencies_by_kind.items())},
         "silent_updates": result.silent,
     }
