@@ -19,12 +19,20 @@ Two ways to call SQLite (`engine`):
   fsync takes milliseconds, where a stalled loop would cost more than the hand-offs.
 
 Either way callers use one call per query, and sessions keep their statements few.
+
+Checkpoints never run on the loop's connections (`wal_autocheckpoint=0` there). SQLite's automatic
+checkpoint runs inside whichever COMMIT pushes the WAL past 1,000 pages: on the benchmark machine
+that COMMIT then took 40-300 ms, every update in the process waited behind it, and it was the bot's
+99th-percentile latency. Instead a connection of its own copies the WAL back in a worker thread
+(the sqlite3 module lets go of the GIL while SQLite works), in the background once the WAL passes
+`WAL_CHECKPOINT_BYTES`, and on demand after an erasure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -43,6 +51,9 @@ DEFAULT_ENGINE = "inline"
 # three let views run side by side, so a slow view never holds up the others.
 READERS = {"inline": 1, "thread": 3}
 
+# SQLite's own default point for an automatic checkpoint: 1,000 pages of 4 KiB.
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
+
 # secure_delete overwrites freed pages with zeros; auto_vacuum gives freed pages back; temp_store keeps
 # sorts and temporary tables off the disk. synchronous=FULL: a commit survives power loss.
 PRAGMAS = (
@@ -52,7 +63,14 @@ PRAGMAS = (
     "PRAGMA secure_delete=ON",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA busy_timeout=5000",
+    "PRAGMA wal_autocheckpoint=0",  # the Checkpointer's job, off the event loop (module docstring)
+    # When a checkpointed WAL starts over, its file is cut back to this size, so the file's size
+    # tells how much the WAL holds (the Checkpointer reads it).
+    f"PRAGMA journal_size_limit={WAL_CHECKPOINT_BYTES}",
 )
+# At most one background checkpoint per this many write commits: a reader that keeps the WAL from
+# starting over must not turn the Checkpointer into a busy loop.
+COMMITS_PER_CHECKPOINT = 100
 
 
 class Connection(Protocol):
@@ -98,6 +116,70 @@ async def _connect(engine: str, path: str) -> Connection:
     return await aiosqlite.connect(path, isolation_level=None)
 
 
+class Checkpointer:
+    """A connection used only to checkpoint, only from worker threads, one checkpoint at a time."""
+
+    def __init__(self, path: str, write_lock: asyncio.Lock) -> None:
+        # check_same_thread=False: asyncio.to_thread may pick a different worker each time; the
+        # lock below means only one of them uses the connection at once.
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in PRAGMAS:
+            self._conn.execute(pragma)
+        self._wal = path + "-wal"
+        self._lock = asyncio.Lock()
+        self._write_lock = write_lock  # the Database's: held, no commit can add to the WAL
+        self._background: asyncio.Task | None = None
+        self._commits = 0  # write commits since the last background checkpoint
+        self.runs = 0  # checkpoints done, for tests and the benchmark
+
+    async def run(self, mode: str) -> tuple[int, int, int]:
+        """(busy, WAL frames, frames copied): SQLite's answer to `PRAGMA wal_checkpoint(mode)`."""
+        async with self._lock:
+            row = await asyncio.to_thread(self._checkpoint, mode)
+        self.runs += 1
+        return row
+
+    def _checkpoint(self, mode: str) -> tuple[int, int, int]:
+        return tuple(self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
+
+    def after_commit(self) -> None:
+        """A write committed: when the WAL has grown past the mark, copy it back in the background.
+
+        PASSIVE never waits for a reader or writer (whatever an open view still needs stays for the
+        next one). Once every frame is copied, the next write starts the WAL from its beginning
+        again, so the file stays near the mark."""
+        self._commits += 1
+        if self._background is not None or self._commits < COMMITS_PER_CHECKPOINT:
+            return
+        try:
+            size = os.stat(self._wal).st_size
+        except FileNotFoundError:
+            return
+        if size > WAL_CHECKPOINT_BYTES:
+            self._commits = 0
+            self._background = asyncio.get_running_loop().create_task(self._passive())
+
+    async def _passive(self) -> None:
+        try:
+            # The bulk is copied while writes go on. Under a steady stream of commits, though, a
+            # commit lands during or just after every pass, the WAL is never wholly copied, and it
+            # never starts over; so the few frames added meanwhile are copied with writes held off
+            # (views go on), and the next write starts the WAL from its beginning.
+            await self.run("PASSIVE")
+            async with self._write_lock:
+                await self.run("PASSIVE")
+        except sqlite3.Error as error:
+            log.warning("background checkpoint failed: %s", type(error).__name__)
+        finally:
+            self._background = None
+
+    async def close(self) -> None:
+        if self._background is not None:
+            await asyncio.gather(self._background, return_exceptions=True)
+        async with self._lock:
+            self._conn.close()
+
+
 class DatabaseError(Exception):
     """The database cannot be used (corrupt, newer schema, unavailable)."""
 
@@ -115,6 +197,7 @@ class Database:
         self._idle_readers: asyncio.Queue[Connection] = asyncio.Queue()
         self._lock = asyncio.Lock()
         self._holders: set[asyncio.Task] = set()
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def files(self) -> list[Path]:
@@ -138,12 +221,16 @@ class Database:
                         await reader.execute(pragma)
                     await reader.execute("PRAGMA query_only=ON")  # views cannot write, even by mistake
                     self._idle_readers.put_nowait(reader)
+                self._checkpointer = Checkpointer(str(self.path), self._lock)
         except BaseException:
             # aiosqlite's worker thread would otherwise keep the process alive after a refused open.
             await self.close()
             raise
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
+            self._checkpointer = None
         for reader in self._readers:
             await reader.close()
         self._readers = []
@@ -187,6 +274,8 @@ class Database:
             yield session
         if write and session.erased:
             await self.checkpoint()
+        elif write and self._checkpointer is not None:
+            self._checkpointer.after_commit()
 
     @asynccontextmanager
     async def _transaction(self, task: asyncio.Task | None, conn: Connection, *, write: bool,
@@ -215,11 +304,19 @@ class Database:
         """Move the WAL into the main file and truncate it, so erased bytes leave the -wal file too.
 
         It holds the writer and every reader: a view's open snapshot would keep the WAL from being
-        truncated."""
+        truncated. The copying runs in a worker thread (the Checkpointer): meanwhile sessions wait for
+        the locks, but the rest of the bot goes on."""
         async with self._lock:
             readers = [await self._idle_readers.get() for _ in self._readers]
             try:
-                await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if self._checkpointer is None:  # ":memory:" has no WAL to truncate
+                    await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    return
+                busy, _, _ = await self._checkpointer.run("TRUNCATE")
+                if busy:
+                    # Only another process reading the file for longer than busy_timeout can cause
+                    # this; the next erasure's checkpoint finishes the job.
+                    log.warning("erasure checkpoint incomplete: another process holds the database")
             finally:
                 for reader in readers:
                     self._idle_readers.put_nowait(reader)
