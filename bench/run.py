@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(ROOT))
 
+from bench.bot_process import SLOW_SQL_ENV  # noqa: E402
 from bench.dataset import FULL, PASSPHRASE, Dataset, build  # noqa: E402
 from bench.done_signal import ENV as DONE_ENV  # noqa: E402
 from bench.done_signal import DoneListener  # noqa: E402
@@ -41,6 +42,8 @@ from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - the fake server's default test token
 TICKS = os.sysconf("SC_CLK_TCK")
+PHASES = ("closed", "open", "open_telegram_rate")
+SLOW_SQL_FILE = "slow_sql.json"  # beside the bot's log: SQLite calls that held its loop 2 ms or more
 TELEGRAM_RATE = 30.0  # updates/s: about what Telegram lets one bot send in all (its broadcast limit)
 
 
@@ -68,6 +71,7 @@ def start_bot(data_dir: Path, port: int, done: str, config: Path, log: Path,
         "PARCELBOT_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
         "PARCELBOT_TOKEN": TOKEN,
         "PARCELBOT_PASSPHRASE": PASSPHRASE,
+        SLOW_SQL_ENV: str(log.with_name(SLOW_SQL_FILE)),
     }
     with log.open("ab") as handle:
         return pin(pinned, subprocess.Popen(  # noqa: S603 - our own script
@@ -217,7 +221,9 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
     spying = start_spy(pid, durations.closed, spy) if spy else None
     before, driver_before, threads_before = cpu_seconds(pid), cpu_seconds(os.getpid()), thread_cpu_seconds(pid)
     machine_before = machine_busy_seconds()
+    windows = {"closed": [time.monotonic()]}
     closed = await driver.closed_loop(in_flight, durations.closed)
+    windows["closed"].append(time.monotonic())
     machine_after = machine_busy_seconds()
     driver_cpu = cpu_seconds(os.getpid()) - driver_before
     threads = thread_cpu_seconds(pid)
@@ -225,13 +231,18 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
         await asyncio.to_thread(spying.wait)
     closed_cpu = cpu_seconds(pid) - before
     before = cpu_seconds(pid)
+    windows["open"] = [time.monotonic()]
     opened = await driver.open_loop(rate, durations.open)
+    windows["open"].append(time.monotonic())
     open_cpu = cpu_seconds(pid) - before
     # Telegram lets a bot send about 30 messages a second in all: the load a real deployment can see.
     before = cpu_seconds(pid)
+    windows["open_telegram_rate"] = [time.monotonic()]
     telegram_rate = await driver.open_loop(TELEGRAM_RATE, durations.open)
+    windows["open_telegram_rate"].append(time.monotonic())
     telegram_cpu = cpu_seconds(pid) - before
     return {
+        "windows": windows,
         "closed": {**summary(closed, closed_cpu),
                    "driver_cpu_us_per_update": driver_cpu / max(closed.completed, 1) * 1e6,
                    # Busy share of the phase: the event loop's thread, and the busiest other thread
@@ -247,6 +258,15 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
         "open": summary(opened, open_cpu), "open_telegram_rate": summary(telegram_rate, telegram_cpu),
         "peak_rss_mb": peak_rss_mb(pid),
     }
+
+
+def count_slow_sql(bot: dict, path: Path) -> None:
+    """Per phase: SQLite calls that held the bot's event loop 2 ms or more, and the longest of them."""
+    slow = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    for phase, (start, end) in bot.pop("windows").items():
+        during = [ms for ended, ms, _ in slow if start <= ended <= end]
+        bot[phase]["sqlite_over_2ms"] = len(during)
+        bot[phase]["sqlite_longest_ms"] = max(during, default=0.0)
 
 
 def summary(result: PhaseResult, cpu: float) -> dict:
@@ -328,6 +348,9 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         (f"echo at {TELEGRAM_RATE:.0f} updates/s: p50 / p99",
          f"{ms(echo['open_telegram_rate']['p50_ms'])} / {ms(echo['open_telegram_rate']['p99_ms'])}", "", ""),
         ("bot CPU per update", f"{bot['closed']['cpu_us_per_update']:.0f} µs", "", ""),
+        (f"SQLite calls holding the loop >= 2 ms: closed / {results['rate']:.0f}/s / {TELEGRAM_RATE:.0f}/s",
+         " / ".join(str(bot[phase].get("sqlite_over_2ms", "-")) for phase in PHASES)
+         + f" (longest {max(bot[phase].get('sqlite_longest_ms', 0.0) for phase in PHASES):.1f} ms)", "", ""),
         ("echo CPU per update", f"{echo['closed']['cpu_us_per_update']:.0f} µs", "", ""),
         ("closed loop: bot's event-loop thread / busiest other thread / machine busy",
          f"{bot['closed']['loop_thread_busy']:.0%} / {bot['closed']['busiest_other_thread_busy']:.0%} / "
@@ -409,6 +432,7 @@ async def main_async(args: argparse.Namespace) -> dict:
                                                  args.spy)
         finally:
             await stop(bot)
+        count_slow_sql(results["parcelbot"], workdir / SLOW_SQL_FILE)
         log = (workdir / "bot.log").read_text(encoding="utf-8", errors="replace")
         results["bot_log_errors"] = sum(1 for line in log.splitlines() if " ERROR " in line or "Traceback" in line)
         results["api_violations"] = len(api.violations)
@@ -421,6 +445,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         try:
             await driver.closed_loop(1, 2.0)  # waits until the echo bot polls
             results["echo"] = await measure(driver, echo.pid, durations, args.in_flight, args.rate)
+            del results["echo"]["windows"]  # the echo bot has no database
         finally:
             await stop(echo)
             gc.collect()
