@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.config import Config
 from storage import maintenance
 from storage.crypto import KdfParams, WrongPassphrase
+from storage.repositories.base import IndexMismatch
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_PASSPHRASE, EXIT_REFUSED = 1, 2, 3, 5
 
@@ -85,12 +86,20 @@ async def cmd_rotate_passphrase(config: Config, args: argparse.Namespace) -> int
     return 0
 
 
+def _say_index_rotated(rotation: maintenance.IndexRotation) -> None:
+    print(f"New index key: {rotation.rows} lookups recomputed; {rotation.invites_cancelled} unused invites "
+          f"cancelled (issue new ones); {rotation.buttons_expired} buttons in earlier alerts expired.")
+
+
 async def cmd_rotate_key(config: Config, args: argparse.Namespace) -> int:
-    from bot.cli import _passphrase, open_store
+    from bot.cli import CliError, _passphrase, open_store
 
     store = await open_store(config)
     try:
-        count = await maintenance.rotate_key(store, _passphrase(config), progress_bar("re-sealing"))
+        count = await maintenance.rotate_key(store, _passphrase(config), progress_bar("re-sealing"),
+                                             index_rotated=_say_index_rotated)
+    except IndexMismatch as error:
+        raise CliError(f"rotate-key stopped before changing anything: {error}", EXIT_FAILED) from None
     finally:
         await store.close()
     print(f"Re-sealed {count} fields under a new key; the old key is deleted. Safe to run again if interrupted.")
@@ -126,6 +135,7 @@ def add_parsers(sub) -> None:
     restore = sub.add_parser("restore", help="check a backup and restore it into an empty data directory")
     restore.add_argument("file")
     sub.add_parser("rotate-passphrase", help="change the passphrase (new one from PARCELBOT_NEW_PASSPHRASE or asked)")
-    sub.add_parser("rotate-key", help="re-seal every field under a new key (resumable)")
+    sub.add_parser("rotate-key", help="new data and index keys: re-seal every field (resumable), recompute lookups; "
+                                      "run with the bot stopped")
     wipe = sub.add_parser("wipe", help="overwrite and delete the database, its WAL and backups in the data directory")
     wipe.add_argument("--confirm", help="type WIPE here to confirm without a prompt")

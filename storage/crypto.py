@@ -501,6 +501,30 @@ class Keyring:
         self._current = key_id
         return wrapped
 
+    def with_new_index_key(self, kek: SecretKey) -> tuple[Keyring, WrappedKey]:
+        """A copy of this keyring with a new index key (next id) in place of the old one.
+
+        For after a seizure: the old index key lets whoever holds it test a guessed Telegram id or
+        name against any later copy of the database. Every keyed hash has to be recomputed with
+        the new key in the same transaction that stores it and deletes the old one; until then this
+        keyring keeps working with the old key. ``kek`` is checked as for :meth:`add_seal_key`.
+        """
+        self._verify_kek(kek)
+        (old_id,) = self._index_keys
+        key_id = old_id + 1
+        if key_id > _MAX_KEY_ID:
+            raise CryptoError("no index key ids left")
+        key = SecretKey.generate()
+        wrapped = _wrap(kek, PURPOSE_INDEX, key_id, key)
+        slots = {slot: item for slot, item in self._wrapped.items() if slot[0] != PURPOSE_INDEX}
+        slots[(PURPOSE_INDEX, key_id)] = wrapped
+        return Keyring(dict(self._seal_keys), {key_id: key}, self._current, slots), wrapped
+
+    @property
+    def index_key_id(self) -> int:
+        (key_id,) = self._index_keys
+        return key_id
+
     def rewrap(self, new_kek: SecretKey) -> list[WrappedKey]:
         """Wrap the same data keys under a new KEK (passphrase change); nothing is re-sealed.
 

@@ -3,6 +3,7 @@
 Each step is crash-safe: a backup is written to a temporary name and renamed; a restore refuses a
 non-empty data directory; a passphrase rotation is one transaction; a key rotation first stores the
 new key, then re-seals in batches that each commit, and a second run resumes where a crash stopped.
+The index key (keyed hashes for lookups) is replaced in one transaction at the start of a rotation.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from bot.clock import to_db
 from storage.crypto import (
     DEFAULT_KDF,
     KdfParams,
     Keyring,
     OpenFailed,
+    SecretKey,
     derive_kek,
     new_salt,
     open_backup,
@@ -161,17 +165,54 @@ async def _stale_count(store: Store, key_bytes: bytes) -> int:
     return total
 
 
-async def rotate_key(store: Store, passphrase: str, progress: Progress | None = None) -> int:
+@dataclass(frozen=True)
+class IndexRotation:
+    rows: int  # rows whose keyed hashes were recomputed
+    invites_cancelled: int  # unused invites: their codes are known only as hashes, so they cannot move
+    buttons_expired: int  # lasting buttons (approval alerts, reminders): their tokens are hashes too
+
+
+async def rotate_index_key(store: Store, kek: SecretKey) -> IndexRotation:
+    """Replace the index key and recompute every keyed hash under the new one, in one transaction.
+
+    Whoever took a copy of the keys (a seized, running server) could otherwise test a guessed
+    Telegram id, pseudonym, area or alias against every later copy of the database. Values the bot
+    keeps (sealed chat ids, pseudonyms, names, aliases) are hashed again, each stored hash checked
+    first; invite codes and button tokens exist only as hashes, so unused invites are cancelled and
+    lasting buttons expire. Run it with the bot stopped: a running bot keeps the old key in memory.
+    """
+    new_keyring, wrapped = store.keyring.with_new_index_key(kek)
+    old_id = store.keyring.index_key_id
+    async with store.write() as uow:
+        await _save_wrapped(uow.session, [wrapped], store.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        rows = (await uow.members.reindex(new_keyring) + await uow.areas.reindex(new_keyring)
+                + await uow.prisoners.reindex(new_keyring))
+        invites = await uow.session.value(
+            "SELECT count(*) FROM invites WHERE used_at IS NULL AND expires_at > ?", (to_db(store.clock.now()),))
+        await uow.session.run("DELETE FROM invites")
+        buttons = await uow.session.run("DELETE FROM callback_tokens")
+        await uow.session.run("DELETE FROM keyring WHERE purpose = 'index' AND key_id = ?", (old_id,))
+        uow.session.mark_erased()  # the old hashes leave the WAL too
+    store.keyring = new_keyring
+    return IndexRotation(rows, invites, buttons)
+
+
+async def rotate_key(store: Store, passphrase: str, progress: Progress | None = None,
+                     *, index_rotated: Callable[[IndexRotation], None] | None = None) -> int:
     """Re-seal every field under a new key id; returns how many fields were re-sealed.
 
-    Resumable: if fields are still under an older key (a previous run stopped), no new key is made and
-    the work continues. When every field is under the current key, older seal keys are deleted.
+    A new rotation first replaces the index key (`rotate_index_key`). Resumable: if fields are still
+    under an older seal key (a previous run stopped), no new key is made and the work continues.
+    When every field is under the current key, older seal keys are deleted.
     """
     current = store.keyring.current_key_id
     if await _stale_count(store, current.to_bytes(4, "big")) == 0:
         salt, params, wrapped_keys = _read_keyring(Path(store.db.path))
         kek = await asyncio.to_thread(derive_kek, passphrase, salt, params)
         Keyring.unlock(kek, wrapped_keys)  # raises WrongPassphrase before anything changes
+        rotation = await rotate_index_key(store, kek)
+        if index_rotated is not None:
+            index_rotated(rotation)
         new_key = store.keyring.add_seal_key(kek)
         async with store.write() as uow:  # stored before any field is sealed with it
             await _save_wrapped(uow.session, [new_key], store.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))

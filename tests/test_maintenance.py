@@ -7,14 +7,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.domain import MemberStatus, Role
+from bot.domain import MemberStatus, PrisonerStatus, Role
 from storage import maintenance
 from storage.crypto import TEST_KDF, Keyring, WrongPassphrase
 from storage.migrations import MIGRATIONS
+from storage.repositories.base import IndexMismatch
 from storage.store import Store
 from tests.canary import find_canaries
 from tests.conftest import PASSPHRASE
@@ -193,3 +195,66 @@ def test_cli_backup_restore_rotate_and_wipe(tmp_path):
     assert cli("wipe").returncode == 5  # no confirmation, no wipe
     assert cli("wipe", "--confirm", "WIPE").returncode == 0
     assert not (tmp_path / "data" / "parcelbot.db").exists()
+
+
+async def _fill_lookups(store, clock) -> tuple[list[int], str]:
+    """Members, an area, a prisoner, an unused invite and a lasting button: everything found by a keyed hash."""
+    telegram_ids = [5550200000 + number for number in range(5)]
+    async with store.write() as uow:
+        members = [await uow.members.add(role=Role.VOLUNTEER, status=MemberStatus.ACTIVE, telegram_user_id=user_id,
+                                         chat_id=user_id, pseudonym=f"Ціхая Сава {user_id % 100}", language="be")
+                   for user_id in telegram_ids]
+        await uow.areas.add("Паўночны раён")
+        await uow.prisoners.add(alias="Рамонак-7", full_name="Ірына Вярбіцкая", birth_year=1979, facility_id=None,
+                                status=PrisonerStatus.PRE_TRIAL)
+        await uow.invites.add("invite-code-kept-only-as-hash", Role.VOLUNTEER, clock.now() + timedelta(days=2),
+                              created_by=members[0].id)
+        token = await uow.tokens.issue(members[0].id, "runs.approve", {"assignment": 1},
+                                       expires_at=clock.now() + timedelta(days=1), single_use=True)
+    return telegram_ids, token
+
+
+async def test_rotate_key_replaces_the_index_key_and_every_keyed_hash(store, config, clock):
+    telegram_ids, token = await _fill_lookups(store, clock)
+    old = store.keyring
+    old_hashes = [old.blind_index("telegram-user", str(user_id)) for user_id in telegram_ids]
+    announced = []
+    await maintenance.rotate_key(store, PASSPHRASE, index_rotated=announced.append)
+    assert announced == [maintenance.IndexRotation(rows=5 + 1 + 1, invites_cancelled=1, buttons_expired=1)]
+    await store.close()
+
+    reopened = await Store.unlock(config.database_path, PASSPHRASE, clock=clock)
+    async with reopened.read() as uow:
+        assert await uow.session.all("SELECT purpose, key_id FROM keyring WHERE purpose = 'index'") == [("index", 2)]
+        for user_id in telegram_ids:  # everyone is still recognised, under the new key only
+            assert (await uow.members.by_telegram(user_id)).chat_id == user_id
+        assert await uow.members.pseudonym_taken("ціхая сава 0")
+        assert (await uow.areas.by_name("паўночны раён")) is not None
+        assert (await uow.prisoners.search_alias("Рамонак-7")) is not None
+        # The seized copy's index key finds nobody any more.
+        for stale in old_hashes:
+            assert await uow.session.value("SELECT count(*) FROM members WHERE telegram_index = ?", (stale,)) == 0
+        assert await uow.invites.count() == 0
+        assert await uow.session.value("SELECT count(*) FROM callback_tokens") == 0
+    # ... nor in any file: the old hashes left the WAL with the checkpoint.
+    files = [path for path in reopened.db.files if path.exists()]
+    assert not any(stale in path.read_bytes() for path in files for stale in old_hashes)
+    await reopened.close()
+
+
+async def test_an_index_hash_that_does_not_match_its_value_stops_the_rotation_unchanged(store, config, clock):
+    telegram_ids, _ = await _fill_lookups(store, clock)
+    async with store.write() as uow:
+        await uow.session.run("UPDATE members SET telegram_index = ? WHERE telegram_index = ?",
+                              (os.urandom(32), uow.members.telegram_index(telegram_ids[3])))
+    with pytest.raises(IndexMismatch):
+        await maintenance.rotate_key(store, PASSPHRASE)
+    async with store.read() as uow:  # rolled back whole: old key, old hashes, invites and buttons kept
+        assert await uow.session.all("SELECT key_id FROM keyring WHERE purpose = 'index'") == [(1,)]
+        assert (await uow.members.by_telegram(telegram_ids[0])) is not None
+        assert await uow.invites.count() == 1
+    await store.close()
+    reopened = await Store.unlock(config.database_path, PASSPHRASE, clock=clock)
+    async with reopened.read() as uow:
+        assert (await uow.members.by_telegram(telegram_ids[0])) is not None
+    await reopened.close()

@@ -16,6 +16,16 @@ def new_id() -> int:
     return secrets.randbits(62) + 1
 
 
+class IndexMismatch(Exception):
+    """A stored keyed hash is not the hash of the value it stands for: recomputing it would lock
+    its row out of every lookup, so an index key rotation stops (nothing is changed)."""
+
+    def __init__(self, table: str, row_id: int) -> None:
+        super().__init__(f"{table} row {row_id}: a stored keyed hash does not match its value")
+        self.table = table
+        self.row_id = row_id
+
+
 class Repository:
     table: str = ""
 
@@ -39,3 +49,10 @@ class Repository:
 
     def index(self, purpose: str, value: str | bytes) -> bytes:
         return self.keyring.blind_index(purpose, value)
+
+    def rehash(self, stored: bytes, value: str | bytes, purpose: str, under: Keyring, row_id: int) -> bytes:
+        """Index key rotation: `value`'s hash under the new keyring, once the stored hash is checked
+        to be `value`'s under this one."""
+        if self.index(purpose, value) != stored:
+            raise IndexMismatch(self.table, row_id)
+        return under.blind_index(purpose, value)

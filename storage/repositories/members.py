@@ -11,7 +11,8 @@ from datetime import date
 
 from bot.clock import from_db, to_db
 from bot.domain import Member, MemberStatus, Role
-from storage.repositories.base import Repository, new_id
+from storage.crypto import Keyring
+from storage.repositories.base import IndexMismatch, Repository, new_id
 
 _COLUMNS = (
     "id, role, status, chat_id, pseudonym, profile, language, trusted, runs_done, missed_checkins,"
@@ -19,11 +20,38 @@ _COLUMNS = (
 )
 
 
+TELEGRAM_USER, PSEUDONYM = "telegram-user", "pseudonym"  # blind index purposes
+
+
 class Members(Repository):
     table = "members"
 
     def telegram_index(self, telegram_user_id: int) -> bytes:
-        return self.index("telegram-user", str(telegram_user_id))
+        return self.index(TELEGRAM_USER, str(telegram_user_id))
+
+    def pseudonym_index(self, pseudonym: str) -> bytes:
+        return self.index(PSEUDONYM, pseudonym.casefold())
+
+    async def reindex(self, under: Keyring) -> int:
+        """Index key rotation: every member's keyed hashes recomputed under `under`.
+
+        The Telegram user id is not stored; the sealed chat id is the same number, because the bot
+        talks to members only in private chats (where Telegram gives a chat the user's id). Each
+        stored hash is checked first (`rehash`), so a member whose hash could not be recomputed stops
+        the rotation rather than being locked out."""
+        rows = await self.session.all("SELECT id, telegram_index, chat_id, pseudonym, pseudonym_index FROM members")
+        updates = []
+        for member_id, telegram_index, chat_id, pseudonym, pseudonym_index in rows:
+            new_telegram = None
+            if telegram_index is not None:
+                if chat_id is None:
+                    raise IndexMismatch(self.table, member_id)
+                user_id = str(int(self.open_text("chat_id", member_id, chat_id)))
+                new_telegram = self.rehash(telegram_index, user_id, TELEGRAM_USER, under, member_id)
+            name = self.open_text("pseudonym", member_id, pseudonym).casefold()
+            updates.append((new_telegram, self.rehash(pseudonym_index, name, PSEUDONYM, under, member_id), member_id))
+        await self.session.run_many("UPDATE members SET telegram_index = ?, pseudonym_index = ? WHERE id = ?", updates)
+        return len(updates)
 
     def _member(self, row: tuple) -> Member:
         member_id = row[0]
@@ -58,7 +86,7 @@ class Members(Repository):
             (
                 member_id, role.value, status.value, self.seal("chat_id", member_id, str(chat_id)),
                 self.seal("pseudonym", member_id, pseudonym), language, to_db(now),
-                self.telegram_index(telegram_user_id), self.index("pseudonym", pseudonym.casefold()),
+                self.telegram_index(telegram_user_id), self.pseudonym_index(pseudonym),
             ),
         )
         return Member(id=member_id, role=role, status=status, pseudonym=pseudonym, language=language,
@@ -66,7 +94,7 @@ class Members(Repository):
 
     async def pseudonym_taken(self, pseudonym: str) -> bool:
         return await self.session.value(
-            "SELECT 1 FROM members WHERE pseudonym_index = ?", (self.index("pseudonym", pseudonym.casefold()),)
+            "SELECT 1 FROM members WHERE pseudonym_index = ?", (self.pseudonym_index(pseudonym),)
         ) is not None
 
     async def by_telegram(self, telegram_user_id: int) -> Member | None:

@@ -12,6 +12,7 @@ from datetime import date
 
 from bot.clock import from_db, to_db
 from bot.domain import Prisoner, PrisonerStatus, Transfer
+from storage.crypto import Keyring
 from storage.repositories.base import Repository, new_id
 
 _COLUMNS = "id, alias, identity, facility_id, status, suspended_until, last_parcel_on, created_at"
@@ -32,11 +33,22 @@ def _categories(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+ALIAS = "prisoner-alias"  # blind index purpose
+
+
 class Prisoners(Repository):
     table = "prisoners"
 
     def alias_index(self, alias: str) -> bytes:
-        return self.index("prisoner-alias", alias.casefold())
+        return self.index(ALIAS, alias.casefold())
+
+    async def reindex(self, under: Keyring) -> int:
+        """Index key rotation: each alias hash recomputed under `under` (checked first)."""
+        rows = await self.session.all("SELECT id, alias, alias_index FROM prisoners")
+        updates = [(self.rehash(stored, self.open_text("alias", prisoner_id, alias).casefold(), ALIAS, under,
+                                prisoner_id), prisoner_id) for prisoner_id, alias, stored in rows]
+        await self.session.run_many("UPDATE prisoners SET alias_index = ? WHERE id = ?", updates)
+        return len(updates)
 
     def _identity(self, prisoner: Prisoner) -> dict:
         return {"full_name": prisoner.full_name, "birth_year": prisoner.birth_year, "regime": prisoner.regime,
