@@ -21,9 +21,10 @@ Two ways to call SQLite (`engine`):
 Either way callers use one call per query, and sessions keep their statements few.
 
 Checkpoints never run on the loop's connections (`wal_autocheckpoint=0` there). SQLite's automatic
-checkpoint runs inside whichever COMMIT pushes the WAL past 1,000 pages: on the benchmark machine
-that COMMIT then took 40-300 ms, every update in the process waited behind it, and it was the bot's
-99th-percentile latency. Instead a connection of its own copies the WAL back in a worker thread
+checkpoint runs inside whichever COMMIT pushes the WAL past 1,000 pages, and an erasure's TRUNCATE
+ran inline too: under the benchmark's load, COMMITs and checkpoints on the loop took up to 40-300 ms,
+and every update in the process waited behind them. Instead a connection of its own copies the WAL
+back in a worker thread
 (the sqlite3 module lets go of the GIL while SQLite works), in the background once the WAL passes
 `WAL_CHECKPOINT_BYTES`, and on demand after an erasure.
 """
