@@ -24,9 +24,8 @@ Checkpoints never run on the loop's connections (`wal_autocheckpoint=0` there). 
 checkpoint runs inside whichever COMMIT pushes the WAL past 1,000 pages, and an erasure's TRUNCATE
 ran inline too: under the benchmark's load, COMMITs and checkpoints on the loop took up to 40-300 ms,
 and every update in the process waited behind them. Instead a connection of its own copies the WAL
-back in a worker thread
-(the sqlite3 module lets go of the GIL while SQLite works), in the background once the WAL passes
-`WAL_CHECKPOINT_BYTES`, and on demand after an erasure.
+back in a worker thread (the sqlite3 module lets go of the GIL while SQLite works), in the
+background once the WAL passes `WAL_CHECKPOINT_BYTES`, and on demand after an erasure.
 """
 
 from __future__ import annotations
@@ -136,7 +135,14 @@ class Checkpointer:
     async def run(self, mode: str) -> tuple[int, int, int]:
         """(busy, WAL frames, frames copied): SQLite's answer to `PRAGMA wal_checkpoint(mode)`."""
         async with self._lock:
-            row = await asyncio.to_thread(self._checkpoint, mode)
+            work = asyncio.ensure_future(asyncio.to_thread(self._checkpoint, mode))
+            try:
+                row = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # A thread cannot be stopped: keep this lock (and the caller its database locks)
+                # until it is done, so nothing else uses the connection or the WAL meanwhile.
+                await asyncio.gather(work, return_exceptions=True)
+                raise
         self.runs += 1
         return row
 

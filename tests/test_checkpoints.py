@@ -3,8 +3,10 @@ back in the background by a worker thread, and an erasure still truncates the WA
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
+import time
 
 import pytest
 
@@ -99,3 +101,33 @@ async def test_an_erasure_truncates_the_wal_in_a_worker_thread_before_it_returns
     assert modes[0][1] != threading.get_ident()
     assert _wal_size(store) == 0
     assert not find_canaries(store.db.files, [CANARY])
+
+
+async def test_a_cancelled_erasure_keeps_its_locks_until_the_checkpoint_thread_is_done(store, monkeypatch):
+    checkpointer = store.db._checkpointer
+    started, finished = threading.Event(), threading.Event()
+    checkpoint = checkpointer._checkpoint
+
+    def slow(mode: str):
+        started.set()
+        time.sleep(0.3)  # in the worker thread: a slow disk
+        result = checkpoint(mode)
+        finished.set()
+        return result
+
+    monkeypatch.setattr(checkpointer, "_checkpoint", slow)
+    async with store.write() as uow:
+        await uow.session.run("INSERT INTO scratch (note) VALUES (?)", (CANARY,))
+
+    async def erase() -> None:
+        async with store.write() as uow:
+            await uow.session.run("DELETE FROM scratch WHERE note = ?", (CANARY,))
+
+    erasure = asyncio.create_task(erase())
+    assert await asyncio.to_thread(started.wait, 10)
+    erasure.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await erasure
+    assert finished.is_set(), "the locks were let go while the checkpoint thread still ran"
+    async with store.write() as uow:  # and they are free again
+        assert await uow.session.value("SELECT count(*) FROM scratch") == 0
