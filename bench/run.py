@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,10 +126,6 @@ def disk_reads(pid: int) -> tuple[int, int]:
     faults = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[9])
     io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
     return faults, int(io["read_bytes"])
-
-
-def _minus(after: tuple[int, int], before: tuple[int, int]) -> tuple[int, int]:
-    return after[0] - before[0], after[1] - before[1]
 
 
 def thread_cpu_seconds(pid: int) -> dict[int, float]:
@@ -235,11 +232,19 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
     spying = start_spy(pid, durations.closed, spy) if spy else None
     before, driver_before, threads_before = cpu_seconds(pid), cpu_seconds(os.getpid()), thread_cpu_seconds(pid)
     machine_before = machine_busy_seconds()
-    windows = {"closed": [time.monotonic()]}
-    faults = {"closed": disk_reads(pid)}
-    closed = await driver.closed_loop(in_flight, durations.closed)
-    windows["closed"].append(time.monotonic())
-    faults["closed"] = _minus(disk_reads(pid), faults["closed"])
+    windows: dict[str, tuple[float, float]] = {}
+    reads: dict[str, tuple[int, int]] = {}
+
+    async def observed(phase: str, run: Awaitable[PhaseResult]) -> PhaseResult:
+        """One phase, noting its monotonic window (for count_slow_sql) and the bot's disk reads."""
+        start, reads_before = time.monotonic(), disk_reads(pid)
+        result = await run
+        windows[phase] = (start, time.monotonic())
+        reads_after = disk_reads(pid)
+        reads[phase] = (reads_after[0] - reads_before[0], reads_after[1] - reads_before[1])
+        return result
+
+    closed = await observed("closed", driver.closed_loop(in_flight, durations.closed))
     machine_after = machine_busy_seconds()
     driver_cpu = cpu_seconds(os.getpid()) - driver_before
     threads = thread_cpu_seconds(pid)
@@ -247,19 +252,11 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
         await asyncio.to_thread(spying.wait)
     closed_cpu = cpu_seconds(pid) - before
     before = cpu_seconds(pid)
-    windows["open"] = [time.monotonic()]
-    faults["open"] = disk_reads(pid)
-    opened = await driver.open_loop(rate, durations.open)
-    windows["open"].append(time.monotonic())
-    faults["open"] = _minus(disk_reads(pid), faults["open"])
+    opened = await observed("open", driver.open_loop(rate, durations.open))
     open_cpu = cpu_seconds(pid) - before
     # Telegram lets a bot send about 30 messages a second in all: the load a real deployment can see.
     before = cpu_seconds(pid)
-    windows["open_telegram_rate"] = [time.monotonic()]
-    faults["open_telegram_rate"] = disk_reads(pid)
-    telegram_rate = await driver.open_loop(TELEGRAM_RATE, durations.open)
-    windows["open_telegram_rate"].append(time.monotonic())
-    faults["open_telegram_rate"] = _minus(disk_reads(pid), faults["open_telegram_rate"])
+    telegram_rate = await observed("open_telegram_rate", driver.open_loop(TELEGRAM_RATE, durations.open))
     telegram_cpu = cpu_seconds(pid) - before
     return {
         "windows": windows,
@@ -276,7 +273,7 @@ async def measure(driver: Driver, pid: int, durations: Durations, in_flight: int
                        (cpu - threads_before.get(tid, 0) for tid, cpu in threads.items() if tid != pid),
                        default=0.0) / closed.seconds},
         "open": summary(opened, open_cpu), "open_telegram_rate": summary(telegram_rate, telegram_cpu),
-        "disk_reads": faults,  # per phase: (page faults that read the disk, bytes read from disk)
+        "disk_reads": reads,  # per phase: (page faults that read the disk, bytes read from disk)
         "peak_rss_mb": peak_rss_mb(pid),
     }
 
