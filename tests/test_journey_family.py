@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain import FacilityKind, FacilityRules, MemberStatus, NeedStatus, RequestStatus, Role
 from bot.services import prisoners as prisoner_service
-from bot.services import requests as request_service
+from bot.services.retention import RetentionPolicy, run_retention
 from tests.canary import find_canaries
 
 UNKNOWN = "I did not understand that."
@@ -170,9 +170,11 @@ async def test_a_family_withdraws_and_closed_requests_are_erased_after_retention
     await bot.send(coordinator, "/requests")
     assert "No requests are waiting" in bot.last_text(coordinator)
 
-    assert await request_service.erase_closed(bot.store, bot.clock.now()) == 0
-    bot.clock.advance(timedelta(days=request_service.RETENTION_DAYS, seconds=1))
-    assert await request_service.erase_closed(bot.store, bot.clock.now()) == 1
+    # The daily retention job, with the bot's own settings.
+    policy = RetentionPolicy(request_days=bot.config.request_retention_days)
+    assert (await run_retention(bot.store, policy))["requests"] == 0
+    bot.clock.advance(timedelta(days=bot.config.request_retention_days, seconds=1))
+    assert (await run_retention(bot.store, policy))["requests"] == 1
     async with bot.store.read() as uow:
         assert await uow.requests.list() == []
 

@@ -5,7 +5,7 @@ decline), the family sees the status only and may withdraw. Closed requests are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from bot.domain import (
     FamilyRequest,
@@ -25,7 +25,6 @@ from bot.services.facilities import require_coordinator
 from storage.store import Store
 
 DECLINE_REASONS = ("not_listed", "cannot_verify", "duplicate", "other")
-RETENTION_DAYS = 30
 DEFAULT_WEIGHT_G = 1000
 MAX_OPEN_PER_FAMILY = 5  # a flood of requests from one account is abuse, not need
 
@@ -188,12 +187,3 @@ async def decline(store: Store, actor: Member, request_id: int, reason: str) -> 
 async def waiting_count(store: Store) -> int:
     async with store.read() as uow:
         return await uow.requests.count(RequestStatus.WAITING)
-
-
-async def erase_closed(store: Store, now: datetime, days: int = RETENTION_DAYS) -> int:
-    """Closed requests (accepted, declined, withdrawn) older than the retention period are erased."""
-    async with store.write() as uow:
-        count = await uow.requests.erase_closed_before(now - timedelta(days=days))
-        if count:
-            await uow.audit.add("request.erased", actor_id=None, subject=str(count))
-        return count
