@@ -59,6 +59,9 @@ def _data_from(facility: Facility | None) -> dict[str, Any]:
         "name": facility.name if facility else "", "address": facility.address if facility else "",
         "places": facility.places if facility else 1,
         "days": sorted({w.weekday for w in windows}),
+        # Each day's own hours, kept unless the hours step is answered (see _rules); the first
+        # window's hours are what a day ticked anew gets.
+        "windows": [[w.weekday, w.start, w.end] for w in windows],
         "hours": f"{windows[0].start}-{windows[0].end}" if windows else "",
         "kg": rules.kg_per_month, "per_year": rules.parcels_per_year,
         "by_regime": dict(rules.parcels_per_year_by_regime),
@@ -70,10 +73,15 @@ def _data_from(facility: Facility | None) -> dict[str, Any]:
 
 
 def _rules(data: dict[str, Any]) -> FacilityRules:
-    windows: tuple[HandoverWindow, ...] = ()
-    if data["days"] and data["hours"]:
-        start, end = data["hours"].split("-")
-        windows = tuple(HandoverWindow(day, start, end) for day in sorted(data["days"]))
+    """The draft's rules. A chosen day keeps the hours it had (a facility may open at different
+    hours on different days, e.g. from an import), unless hours were typed in this flow, which
+    apply to every chosen day; a day ticked anew gets the typed (or first) hours."""
+    kept: dict[int, list[tuple[str, str]]] = {}
+    for day, start, end in data.get("windows", []):
+        kept.setdefault(day, []).append((start, end))
+    typed = [tuple(data["hours"].split("-"))] if data["hours"] else []
+    windows = tuple(HandoverWindow(day, start, end)
+                    for day in sorted(data["days"]) for start, end in kept.get(day) or typed)
     return FacilityRules(
         windows=windows, kg_per_month=data["kg"], parcels_per_year=data["per_year"],
         parcels_per_year_by_regime=dict(data["by_regime"]), refused_categories=tuple(data["refused"]),
@@ -407,6 +415,7 @@ def _set_area(data, text):
 
 def _set_hours(data, text):
     data["hours"] = "-".join(inputs.hours(text))
+    data["windows"] = []  # typed hours replace every day's own
 
 
 def _set_parcels(data, text):

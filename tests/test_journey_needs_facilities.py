@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.domain import MemberStatus, Role
+from bot.domain import FacilityKind, FacilityRules, HandoverWindow, MemberStatus, Role
 from tests.canary import find_canaries
 
 UNKNOWN = "I did not understand that."
@@ -169,3 +169,35 @@ async def test_facility_details_are_sealed_on_disk(bot):
                        notes="Rule canary Шчыгол")
     await bot.stop()
     assert find_canaries(bot.database_files, ["Калінаўка-7", "Мазыр", "Канарэйкі", "Шчыгол", "Rule canary"]) == []
+
+
+async def test_editing_keeps_each_days_own_hours_until_hours_are_typed(bot):
+    """A facility open at different hours on different days (as an import may set) keeps them through
+    an edit of something else; typed hours then apply to every chosen day."""
+    coordinator = await bot.join(Role.COORDINATOR)
+    windows = (HandoverWindow(0, "09:00", "13:00"), HandoverWindow(5, "10:00", "17:00"))
+    async with bot.store.write() as uow:
+        area = await uow.areas.add("Akrestsin")
+        await uow.facilities.add(kind=FacilityKind.TSIP_IVS, name="TsIP Akrestsina", address="Akrestsina 36",
+                                 area_id=area.id, rules=FacilityRules(windows=windows, kg_per_month=5),
+                                 effective_from=date(2026, 1, 1))
+
+    async def edit(*steps) -> FacilityRules:
+        await bot.send(coordinator, "/facilities")
+        await bot.press_label(coordinator, "TsIP Akrestsina")
+        await bot.press_label(coordinator, "Edit")
+        for kind, value in steps:
+            await (bot.press_label if kind == "press" else bot.send)(coordinator, value)
+        await bot.press_label(coordinator, "Save")
+        async with bot.store.read() as uow:
+            [facility] = await uow.facilities.list()
+        return facility.rules
+
+    rules = await edit(("press", "Change kg per month"), ("send", "4"))
+    assert rules.kg_per_month == 4 and rules.windows == windows
+    rules = await edit(("press", "Change days"), ("press", "Wed"), ("press", "Next"))
+    assert [(w.weekday, w.start, w.end) for w in rules.windows] == [
+        (0, "09:00", "13:00"), (2, "09:00", "13:00"), (5, "10:00", "17:00")]
+    rules = await edit(("press", "Change hours"), ("send", "08:00-12:00"))
+    assert [(w.weekday, w.start, w.end) for w in rules.windows] == [
+        (0, "08:00", "12:00"), (2, "08:00", "12:00"), (5, "08:00", "12:00")]
