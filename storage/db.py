@@ -130,7 +130,7 @@ class Checkpointer:
         self._write_lock = write_lock  # the Database's: held, no commit can add to the WAL
         self._background: asyncio.Task | None = None
         self._commits = 0  # write commits since the last background checkpoint
-        self.runs = 0  # checkpoints done, for tests and the benchmark
+        self.runs = 0  # checkpoints done (tests read it)
 
     async def run(self, mode: str) -> tuple[int, int, int]:
         """(busy, WAL frames, frames copied): SQLite's answer to `PRAGMA wal_checkpoint(mode)`."""

@@ -149,7 +149,7 @@ async def rotate_passphrase(store: Store, old_passphrase: str, new_passphrase: s
         await uow.session.run("UPDATE meta SET value = ? WHERE key = 'kdf_salt'", (new_salt_bytes,))
         await uow.session.run("UPDATE meta SET value = ? WHERE key = 'kdf_params'", (kdf.to_json().encode(),))
         await uow.session.run("DELETE FROM keyring")
-        await _save_wrapped(uow.session, wrapped, store.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        await _save_wrapped(uow.session, wrapped, store.clock.now())
     await store.db.checkpoint()
 
 
@@ -184,7 +184,7 @@ async def rotate_index_key(store: Store, kek: SecretKey) -> IndexRotation:
     new_keyring, wrapped = store.keyring.with_new_index_key(kek)
     old_id = store.keyring.index_key_id
     async with store.write() as uow:
-        await _save_wrapped(uow.session, [wrapped], store.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        await _save_wrapped(uow.session, [wrapped], store.clock.now())
         rows = (await uow.members.reindex(new_keyring) + await uow.areas.reindex(new_keyring)
                 + await uow.prisoners.reindex(new_keyring))
         invites = await uow.session.value(
@@ -215,7 +215,7 @@ async def rotate_key(store: Store, passphrase: str, progress: Progress | None = 
             index_rotated(rotation)
         new_key = store.keyring.add_seal_key(kek)
         async with store.write() as uow:  # stored before any field is sealed with it
-            await _save_wrapped(uow.session, [new_key], store.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+            await _save_wrapped(uow.session, [new_key], store.clock.now())
         current = new_key.key_id
     key_bytes = current.to_bytes(4, "big")
     total = await _stale_count(store, key_bytes)

@@ -11,6 +11,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock, SystemClock, to_db
@@ -91,7 +92,7 @@ class Store:
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("kdf_salt", salt), ("kdf_params", kdf.to_json().encode())],
             )
-            await _save_wrapped(session, wrapped, to_db(clock.now()))
+            await _save_wrapped(session, wrapped, clock.now())
         await db.checkpoint()
         return cls(db, keyring, clock)
 
@@ -148,8 +149,8 @@ class Store:
             yield UnitOfWork(session, self.keyring, self.clock, self.live_tokens)
 
 
-async def _save_wrapped(session, wrapped: list[WrappedKey], now: str) -> None:
+async def _save_wrapped(session, wrapped: list[WrappedKey], now: datetime) -> None:
     await session.run_many(
         "INSERT OR REPLACE INTO keyring (key_id, purpose, wrapped, created_at) VALUES (?, ?, ?, ?)",
-        [(key.key_id, key.purpose, key.blob, now) for key in wrapped],
+        [(key.key_id, key.purpose, key.blob, to_db(now)) for key in wrapped],
     )
