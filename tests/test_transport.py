@@ -3,13 +3,17 @@ timeouts and network errors behave as with PTB's own httpx transport, and no err
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 
 import pytest
-from telegram import Bot, InputFile
-from telegram.error import NetworkError, TimedOut
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
-from handlers.transport import AiohttpRequest
+from handlers.transport import AiohttpRequest, _body
 from tests.conftest import TOKEN
 
 
@@ -31,6 +35,44 @@ async def test_calls_go_through_and_parse(fake_api):
         assert call.params["protect_content"] is True
     finally:
         await bot.shutdown()
+
+
+def test_a_request_without_files_is_one_json_body():
+    """Not form fields holding JSON, percent-encoded again: a keyboard travels as a JSON object."""
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Взяць R-0042", callback_data="c:abc")]])
+    data = RequestData([RequestParameter.from_input(name, value) for name, value in
+                        {"chat_id": 4242, "text": "Задача — R-0042", "reply_markup": markup}.items()])
+    body, headers = _body(data)
+    assert headers == {"Content-Type": "application/json"}
+    assert json.loads(body) == {"chat_id": 4242, "text": "Задача — R-0042", "reply_markup": {
+        "inline_keyboard": [[{"text": "Взяць R-0042", "callback_data": "c:abc"}]]}}
+    assert _body(None) == (None, None)
+
+
+async def test_keyboards_reach_telegram_but_are_not_parsed_back(fake_api):
+    """The bot never reads a keyboard back, so the echoed ones are dropped before PTB parses them."""
+    bot = await _bot(fake_api.base_url)
+    try:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(f"R-{n:04d}", callback_data=f"c:{n}")]
+                                       for n in range(10)])
+        sent = await bot.send_message(4242, "Открытые задачи", reply_markup=markup)
+        assert fake_api.calls[-1].params["reply_markup"]["inline_keyboard"][9][0]["text"] == "R-0009"
+        assert sent.text == "Открытые задачи" and sent.message_id and sent.reply_markup is None
+        fake_api.press_button(4242, "c:3")
+        (update,) = await bot.get_updates(timeout=0)
+        assert update.callback_query.data == "c:3"
+        assert update.callback_query.message.message_id == sent.message_id
+        assert update.callback_query.message.text == "Открытые задачи"
+        assert update.callback_query.message.reply_markup is None
+    finally:
+        await bot.shutdown()
+
+
+def test_a_broken_answer_is_an_error_that_does_not_log_the_payload(caplog):
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(TelegramError):
+        AiohttpRequest.parse_json_payload('{"ok": true, "result": {"text": "Адрас: вул. Выдуманая'.encode())
+    assert "Выдуманая" not in caplog.text
 
 
 async def test_uploads_are_multipart_with_their_fields(fake_api):
