@@ -16,8 +16,9 @@ Two savings PTB leaves to the transport (measured in bench/README.md, "Where the
   percent-encoded (Cyrillic text triples in size that way): ~80 µs less per sendMessage;
 - the keyboards Telegram echoes back (on every sent message and on the message a pressed button sits
   on) are dropped before PTB parses the answer: the bot never reads a keyboard back, and PTB would
-  build a frozen object per button (~90 µs per ten-button message). `Message.reply_markup` is
-  therefore always None in this bot.
+  build a frozen object per button (~90 µs per ten-button message). So do not read
+  `Message.reply_markup` in this bot: it is None on anything the transport parsed (in webhook mode
+  PTB's server parses incoming updates itself and keeps it).
 """
 
 from __future__ import annotations
