@@ -41,7 +41,9 @@ async def board(update: Update, context: BotContext) -> None:
         state = t(STATE_LABELS[item.state], taken=item.line.taken, places=item.line.places)
         mark = f"{WARNING} " if item.warning else ""
         lines.append(f"{mark}{state} · {run_text(context, item.line)}")
-    await show(update, context, "\n".join([t("This week:"), *lines]), rows or None)
+    # A facility closed on the day, say: published runs that have not started can be called off from here.
+    rows.append([Choice(t("Call off a task"), "runs.calloff_list", {"page": 0}, single_use=False)])
+    await show(update, context, "\n".join([t("This week:"), *lines]), rows)
 
 
 COMMANDS = {"board": board}

@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain import MemberStatus, Role
-from bot.i18n import translator
+from bot.i18n import N_, translator
 from bot.services import buttons as button_service
 from bot.services import claims
 from bot.services import runs as run_service
@@ -159,6 +159,87 @@ async def places(update: Update, context: BotContext, payload: dict[str, Any]) -
         return
     await show(update, context, context.t.plural("{code} now takes {count} volunteer.", "{code} now takes {count} "
                                                  "volunteers.", count, code=code))
+
+
+# Coordinators: call a published run off ---------------------------------------------------------------
+
+CALL_OFF_PAGE = 8
+CALLED_OFF_NOTICE = N_("Update: task {code} is called off. There is no need to go. Thank you.")
+
+
+async def call_off_list(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """From /board: the published runs that have not started yet, one button each, a page at a time."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    t = context.t
+    try:
+        lines = await run_service.upcoming_published(context.store, context.me, context.runtime.clock.now())
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    if not lines:
+        await show(update, context, t("No published task is waiting to start in the next two weeks."))
+        return
+    pages = -(-len(lines) // CALL_OFF_PAGE)
+    page = min(max(int(payload.get("page", 0)), 0), pages - 1)
+    chunk = lines[page * CALL_OFF_PAGE:(page + 1) * CALL_OFF_PAGE]
+    text = [t("Which task is called off? Published and not started, page {page} of {pages}:", page=page + 1,
+              pages=pages), *(run_text(context, line) for line in chunk)]
+    rows = [[Choice(t("Call off {code}", code=line.code), "runs.calloff_ask", {"run": line.id})] for line in chunk]
+    nav = []
+    if page > 0:
+        nav.append(Choice(t("Previous"), "runs.calloff_list", {"page": page - 1, "turn": True}, single_use=False))
+    if page < pages - 1:
+        nav.append(Choice(t("Next"), "runs.calloff_list", {"page": page + 1, "turn": True}, single_use=False))
+    # Turning a page edits the list in place; coming from /board sends it anew, so the board stays.
+    await show(update, context, "\n".join(text), [*rows, nav] if nav else rows, edit=bool(payload.get("turn")))
+
+
+async def call_off_ask(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """One question before anything changes: calling a run off tells people and cannot be undone."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    try:
+        code = await run_service.run_code(context.store, payload["run"])
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    t = context.t
+    await show(update, context, t("Call off {code}? Volunteers holding a place will be told not to go, and its "
+                                  "needs open again.", code=code),
+               [[Choice(t("Yes, call it off"), "runs.calloff", {"run": payload["run"]}),
+                 Choice(t("No, keep it"), "runs.calloff_keep", {})]], edit=True)
+
+
+async def call_off(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Call the run off, delete its details from every chat, tell those who held a place."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    t = context.t
+    try:
+        called_off = await run_service.call_off(context.store, context.me, payload["run"])
+    except RunNotOpen:
+        await answer_button(update, t("This task has already started: its volunteers report and check in as usual."))
+        return
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    log.info("run called off: run=%s told=%s", called_off.run_id, len(called_off.to_tell))
+    await delete_run_details(context, called_off.run_id)
+    await show(update, context, t("{code} is called off; its needs are open again. Volunteers told: {count}.",
+                                  code=called_off.code, count=len(called_off.to_tell)), edit=True)
+    for member in called_off.to_tell:
+        await send_to_member(context, member, CALLED_OFF_NOTICE, code=called_off.code)
+
+
+async def call_off_keep(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    await show(update, context, context.t("Nothing changed."), edit=True)
 
 
 # Volunteers: open runs, claim -------------------------------------------------------------------------
@@ -324,5 +405,7 @@ COMMANDS = {"plan": plan, "runs": open_runs, "myruns": my_runs}
 ACTIONS = {
     "runs.publish": publish, "runs.drop": drop, "runs.places": places, "runs.claim": claim,
     "runs.approve": approve, "runs.reject": reject, "runs.release": release,
+    "runs.calloff_list": call_off_list, "runs.calloff_ask": call_off_ask, "runs.calloff": call_off,
+    "runs.calloff_keep": call_off_keep,
 }
 

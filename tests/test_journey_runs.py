@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bot.domain import (
     FacilityKind,
@@ -12,8 +12,11 @@ from bot.domain import (
     NeedCategory,
     PrisonerStatus,
     Role,
+    RunStatus,
     Urgency,
 )
+from bot.services import buttons
+from bot.services.run_jobs import ASSIGNMENT_JOBS, RUN_JOBS
 from schedules import jobs
 from tests.canary import find_canaries
 
@@ -157,3 +160,115 @@ async def test_dropping_a_draft_reopens_its_needs_and_places_toggle(bot):
         assert await uow.runs.list() == []
         statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
     assert statuses == {"open"}
+
+
+def toasts(bot) -> list[str]:
+    return [call.params.get("text", "") for call in bot.api.calls_to("answerCallbackQuery")
+            if call.ok and call.params.get("text")]
+
+
+async def test_a_coordinator_calls_off_a_published_run_and_its_volunteers_hear_not_to_go(bot):
+    # Given a published run with one volunteer holding a place (details sent) and one waiting for approval
+    stop_polling_job(bot)
+    coordinator = await bot.join(Role.COORDINATOR, name="Рагнеда")
+    area_id = await seed_week(bot)
+    holder = await volunteer(bot, area_id, trusted=True, name="Алесь")
+    waiting = await volunteer(bot, area_id, trusted=False, name="Zofia")
+    await bot.send(coordinator, "/plan")
+    code = bot.last_text(coordinator).split("draft · ")[1].split(" ")[0]
+    await bot.press_label(coordinator, "Publish all")
+    await jobs.run_due(bot.application)
+    for person in (holder, waiting):
+        await bot.send(person, "/runs")
+        await bot.press_label(person, f"Claim {code}")
+    assert bot.last_text(holder).startswith(f"Details for your task {code}")
+    assert "A coordinator will confirm your place" in bot.last_text(waiting)
+
+    # A volunteer has no way in: /board is refused, and the action is not theirs even with a button
+    await bot.send(holder, "/board")
+    assert "I did not understand" in bot.last_text(holder)
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+    forged = await buttons.issue(bot.store, (await bot.member(holder)).id,
+                                 [[buttons.Choice("x", "runs.calloff", {"run": run.id})]], ttl_hours=1)
+    await bot.press(holder, forged[0][0][1])
+    async with bot.store.read() as uow:
+        assert (await uow.runs.get(run.id)).status is RunStatus.PUBLISHED
+
+    # When the coordinator opens /board, picks "Call off a task", then the run, and first says no
+    await bot.send(coordinator, "/board")
+    await bot.press_label(coordinator, "Call off a task")
+    listing = bot.last_text(coordinator)
+    assert listing.startswith("Which task is called off?") and code in listing and PRISONER_NAME not in listing
+    await bot.press_label(coordinator, f"Call off {code}")
+    assert bot.last_text(coordinator).startswith(f"Call off {code}? Volunteers holding a place will be told")
+    await bot.press_label(coordinator, "No, keep it")
+    assert bot.last_text(coordinator) == "Nothing changed."
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+    assert run.status is RunStatus.PUBLISHED
+
+    # And then does it
+    await bot.send(coordinator, "/board")
+    await bot.press_label(coordinator, "Call off a task")
+    await bot.press_label(coordinator, f"Call off {code}")
+    sure = dict(bot.api.buttons(coordinator.chat_id))["Yes, call it off"]
+    await bot.press(coordinator, sure)
+    # Then both volunteers hear, neutrally, that there is no need to go; the details left the holder's chat
+    assert bot.last_text(coordinator) == f"{code} is called off; its needs are open again. Volunteers told: 2."
+    for person in (holder, waiting):
+        assert bot.last_text(person) == f"Update: task {code} is called off. There is no need to go. Thank you."
+    assert len(bot.api.deleted_ids(holder.chat_id)) == 1
+    # And the run is cancelled, its needs open for the next plan, nothing of it left to fall due
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+        needs = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
+        assignments = {row[0] for row in await uow.session.all("SELECT status FROM assignments")}
+        pending = [item for item in await uow.schedule.pending() if item.kind in (*ASSIGNMENT_JOBS, *RUN_JOBS)]
+    assert run.status is RunStatus.CANCELLED and needs == {"open"} and assignments == {"released"}
+    assert pending == []
+
+    # When the day comes and goes: no reminder, no report prompt, no missed check-in, nobody frozen
+    texts_before = {id(person): len(bot.texts(person)) for person in (holder, waiting, coordinator)}
+    bot.clock.set(datetime(2026, 12, 3, 18, 0, tzinfo=UTC))
+    await jobs.run_due(bot.application)
+    for person in (holder, waiting):
+        assert len(bot.texts(person)) == texts_before[id(person)]
+    # (the coordinator hears the week's planning and digest, but nothing about this run)
+    assert not any(code in text for text in bot.texts(coordinator)[texts_before[id(coordinator)]:])
+    assert (await bot.member(holder)).status is MemberStatus.ACTIVE
+
+    # And the same button pressed again changes nothing and says so briefly
+    await bot.press(coordinator, sure)
+    assert toasts(bot)[-1] in ("This button has expired. Send the command again.",
+                                            "This is no longer available.")
+    await bot.stop()
+    assert find_canaries(bot.database_files, [PRISONER_NAME, NEED_DETAILS, FACILITY_NAME, "Canary-77"]) == []
+
+
+async def test_a_run_whose_window_has_opened_cannot_be_called_off(bot):
+    stop_polling_job(bot)
+    coordinator = await bot.join(Role.COORDINATOR)
+    area_id = await seed_week(bot)
+    holder = await volunteer(bot, area_id, trusted=True)
+    await bot.send(coordinator, "/plan")
+    code = bot.last_text(coordinator).split("draft · ")[1].split(" ")[0]
+    await bot.press_label(coordinator, "Publish all")
+    await bot.send(holder, "/runs")
+    await bot.press_label(holder, f"Claim {code}")
+    bot.clock.set(datetime(2026, 12, 3, 5, 55, tzinfo=UTC))  # Thu 03.12, 08:55 in Minsk
+    await bot.send(coordinator, "/board")
+    await bot.press_label(coordinator, "Call off a task")
+    await bot.press_label(coordinator, f"Call off {code}")
+    # The volunteer may be on the way by the time the coordinator confirms, ten minutes later
+    bot.clock.set(datetime(2026, 12, 3, 6, 5, tzinfo=UTC))
+    await bot.press_label(coordinator, "Yes, call it off")
+    assert toasts(bot)[-1] == "This task has already started: its volunteers report and check in as usual."
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+    assert run.status is RunStatus.PUBLISHED
+    assert not any("called off" in text for text in bot.texts(holder))
+    # And the list no longer offers it
+    await bot.send(coordinator, "/board")
+    await bot.press_label(coordinator, "Call off a task")
+    assert bot.last_text(coordinator) == "No published task is waiting to start in the next two weeks."

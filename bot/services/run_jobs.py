@@ -54,3 +54,8 @@ async def book_assignment(uow: UnitOfWork, run: Run, assignment_id: int, *,
 
 async def cancel_assignment(uow: UnitOfWork, assignment_id: int) -> None:
     await uow.schedule.cancel_ref(assignment_id, ASSIGNMENT_JOBS)
+
+
+async def cancel_run(uow: UnitOfWork, run_id: int) -> None:
+    """A run called off: no announcement or unclaimed alert for it any more."""
+    await uow.schedule.cancel_ref(run_id, RUN_JOBS)

@@ -11,10 +11,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import FacilityKind, Member, MemberStatus, NeedStatus, PrisonerStatus, Role, Run, RunStatus
+from bot.domain import (
+    AssignmentStatus,
+    FacilityKind,
+    Member,
+    MemberStatus,
+    NeedStatus,
+    PrisonerStatus,
+    Role,
+    Run,
+    RunStatus,
+)
 from bot.services import planner, run_jobs
 from bot.services import prisoners as prisoner_service
-from bot.services.errors import NotAllowed, NotFound
+from bot.services.errors import NotAllowed, NotFound, RunNotOpen
 from bot.services.planner import PlanFacility, PlanNeed, PlanPrisoner
 from storage.repositories import UnitOfWork
 from storage.store import Store
@@ -189,6 +199,54 @@ async def drop(store: Store, actor: Member, run_id: int) -> None:
         if not await uow.runs.drop(run_id):
             raise NotFound()
         await uow.audit.add("run.dropped", actor_id=actor.id)
+
+
+# Calling a published run off -------------------------------------------------------------------------
+
+CALL_OFF_AHEAD = timedelta(days=14)  # what a coordinator may call off: published, not started, this far ahead
+
+
+@dataclass(frozen=True)
+class CalledOff:
+    run_id: int
+    code: str
+    to_tell: tuple[Member, ...]  # active members who held a place or waited for approval
+
+
+async def upcoming_published(store: Store, actor: Member, now: datetime) -> list[RunLine]:
+    """Published runs whose window has not opened yet, the next two weeks, soonest first."""
+    require_coordinator(actor)
+    async with store.read() as uow:
+        return await lines_in(uow, await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now,
+                                                        end=now + CALL_OFF_AHEAD))
+
+
+async def call_off(store: Store, actor: Member, run_id: int) -> CalledOff:
+    """A published run that will not happen (the facility is closed that day, say): its places are released,
+    its needs open again and its reminders and deadlines are dropped, in one transaction.
+
+    Only before its window opens: once volunteers may be on their way, their report and check-in are their
+    safety, and a run that could not go is reported as such. Only active holders are told: freezing already
+    releases a member's claims, and whoever holds a frozen member's phone must learn nothing new.
+    """
+    require_coordinator(actor)
+    async with store.write() as uow:
+        run = await uow.runs.get(run_id)
+        if run is None or run.status is not RunStatus.PUBLISHED:
+            raise NotFound()
+        if run.window_start <= uow.clock.now():
+            raise RunNotOpen()
+        holders = [assignment for assignment in (await uow.runs.live_assignments_of_runs([run_id]))[run_id]
+                   if assignment.status is not AssignmentStatus.REPORTED]
+        if not await uow.runs.cancel(run_id):
+            raise NotFound()
+        for assignment in holders:
+            await run_jobs.cancel_assignment(uow, assignment.id)
+        await run_jobs.cancel_run(uow, run_id)
+        members = await uow.members.many(assignment.member_id for assignment in holders)
+        await uow.audit.add("run.called_off", actor_id=actor.id, subject=str(len(holders)))
+    to_tell = tuple(member for member in members.values() if member.status is MemberStatus.ACTIVE)
+    return CalledOff(run.id, run.code, to_tell)
 
 
 async def toggle_places(store: Store, actor: Member, run_id: int) -> int:
