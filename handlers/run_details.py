@@ -20,7 +20,7 @@ from bot.services.errors import DomainError
 from handlers.cleanup import delete_tracked
 from handlers.context import BotContext
 from handlers.screens import CATEGORY_LABELS, deny
-from handlers.ui import answer_button
+from handlers.ui import answering
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ async def details(update: Update, context: BotContext, payload: dict[str, Any]) 
     if member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
         await deny(update, context)
         return
-    await answer_button(update)
-    if not await send_details(context, member, payload.get("assignment", 0)):
+    if not await answering(update, send_details(context, member, payload.get("assignment", 0))):
         await update.effective_chat.send_message(context.t("The details are not available for this task."))
 
 

@@ -36,7 +36,7 @@ from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
 from handlers.run_details import delete_run_details, send_details
 from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, show
-from handlers.ui import answer_button, keyboard
+from handlers.ui import answer_button, keyboard, together
 
 log = logging.getLogger(__name__)
 
@@ -394,9 +394,11 @@ async def release(update: Update, context: BotContext, payload: dict[str, Any]) 
         return
     async with context.store.read() as uow:
         given_back = await uow.runs.get_assignment(payload["assignment"])
-    if given_back is not None:  # the details go with the place
-        await delete_run_details(context, given_back.run_id, context.me.id)
-    await show(update, context, context.t("Done: the place is free again. Thank you for telling us in time."))
+    done = show(update, context, context.t("Done: the place is free again. Thank you for telling us in time."))
+    if given_back is None:
+        await done
+    else:  # the details go with the place, in the same round trip as the answer
+        await together(delete_run_details(context, given_back.run_id, context.me.id), done)
     if late:
         await tell_coordinators(context, "A place was given back less than a day before the task. Open /board.")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Any
 
@@ -13,7 +12,7 @@ from bot.services.buttons import Choice
 from bot.services.inputs import InputError
 from handlers.buttons import keyboard_for
 from handlers.context import BotContext
-from handlers.ui import answer_button, keyboard, reply
+from handlers.ui import answer_button, answering, keyboard, reply
 
 UNKNOWN = "I did not understand that. Send /help to see what you can do."
 EXPIRED = "This button has expired. Send the command again."
@@ -56,16 +55,8 @@ async def show(update: Update, context: BotContext, text: str, rows: list[list[C
             return await query.edit_message_text(text[:4096], reply_markup=markup)
         except TelegramError:
             pass  # e.g. "message is not modified": fall through to a fresh message
-    sending = update.effective_chat.send_message(text[:4096], reply_markup=markup)
-    if query is None:
-        return await sending
     # The press's answer and the new screen travel together: one round trip to Telegram, not two.
-    answered, sent = await asyncio.gather(answer_button(update), sending, return_exceptions=True)
-    if isinstance(sent, BaseException):
-        raise sent
-    if isinstance(answered, BaseException) and not isinstance(answered, TelegramError):
-        raise answered  # a TelegramError here is a press already answered earlier in the same handler
-    return sent
+    return await answering(update, update.effective_chat.send_message(text[:4096], reply_markup=markup))
 
 
 async def deny(update: Update, context: BotContext) -> None:

@@ -92,3 +92,39 @@ async def test_a_press_is_answered_and_its_screen_sent_together(bot):
     screen = next(call for call in calls
                   if call.method == "sendMessage" and call.params["chat_id"] == coordinator.chat_id)
     assert screen.ok and screen.at < held.at + 3.0
+
+
+async def test_details_and_giving_back_take_one_round_trip_to_telegram_not_two(bot):
+    """With Telegram 50-100 ms away, every round trip a press waits for is felt: the answer to the press
+    travels beside the details, and the details' deletion beside the "place is free" reply."""
+    from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
+
+    stop_polling_job(bot)
+    coordinator = await bot.join(Role.COORDINATOR)
+    area_id = await seed_week(bot)
+    helper = await volunteer(bot, area_id, trusted=True)
+    await bot.send(coordinator, "/plan")
+    await bot.press_label(coordinator, "Publish all")
+    await bot.send(helper, "/runs")
+    await bot.press_label(helper, "Claim")
+    await bot.send(helper, "/myruns")
+
+    mark = bot.api.mark()
+    bot.api.inject_fault("answerCallbackQuery", "500", delay=3.0)  # "Telegram" holds the answer 3 s
+    await bot.press_label(helper, "Details")
+    calls = bot.api.calls[mark - bot.api._calls_base:]
+    held = next(call for call in calls if call.method == "answerCallbackQuery")
+    details = next(call for call in calls if call.method == "sendMessage" and call.params["chat_id"] == helper.chat_id)
+    assert details.ok and details.params["text"].startswith("Details for your task")
+    assert details.at < held.at + 3.0
+
+    await bot.send(helper, "/myruns")
+    mark = bot.api.mark()
+    bot.api.inject_fault("deleteMessages", "timeout", delay=2.0)  # held 2 s, then done
+    await bot.press_label(helper, "Give back")
+    calls = bot.api.calls[mark - bot.api._calls_base:]
+    held = next(call for call in calls if call.method == "deleteMessages")
+    reply = next(call for call in calls if call.method == "sendMessage" and call.params["chat_id"] == helper.chat_id)
+    assert held.ok and "free again" in reply.params["text"]
+    assert reply.at < held.at + 2.0
+    assert len(bot.api.deleted_ids(helper.chat_id)) == 2  # both details messages left the chat
