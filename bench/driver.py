@@ -51,6 +51,7 @@ class Pending:
     query_id: str = ""
     answered: bool = False  # a visible reply or a toast arrived
     kind: str = ""  # the step: "/runs", "press Claim", ...
+    delivered_at: float = 0.0  # the fake server answered the bot's getUpdates with this update
 
 
 @dataclass
@@ -76,6 +77,12 @@ class PhaseResult:
     seconds: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)  # Bot API calls by method while measuring
     latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
+    # The same latencies split in three: enqueued -> the fake server answered a getUpdates with it (the
+    # bot's next long poll had to arrive) -> the bot began process_update (reading and parsing the
+    # answer, the update queue, a place among the updates side by side) -> done.
+    to_delivery: list[float] = field(default_factory=list)
+    to_start: list[float] = field(default_factory=list)
+    processing: list[float] = field(default_factory=list)
 
     def percentile(self, p: float) -> float:
         return percentile(self.latencies, p)
@@ -128,6 +135,10 @@ class Driver:
         if self.measuring:
             self.result.calls[method] = self.result.calls.get(method, 0) + 1
         if method == "getUpdates":
+            for update in call.result if call.ok and isinstance(call.result, list) else ():
+                pending = self.by_update.get(update.get("update_id"))
+                if pending is not None:
+                    pending.delivered_at = call.answered_at
             return
         if method == "answerCallbackQuery":
             pending = self.by_query.get(str(params.get("callback_query_id")))
@@ -155,7 +166,7 @@ class Driver:
                        if "callback_data" in b]
             person.keyboards.appendleft((result["message_id"], buttons))
 
-    def _done(self, update_id: int) -> None:
+    def _done(self, update_id: int, started: float) -> None:
         """The bot finished `update_id`: every call it made for it is already recorded by the server."""
         arrived = time.monotonic()
         pending = self.by_update.pop(update_id, None)
@@ -169,6 +180,10 @@ class Driver:
             self.result.completed += 1
             self.result.latencies.append(arrived - pending.sent_at)
             self.result.latencies_by_kind.setdefault(pending.kind, []).append(arrived - pending.sent_at)
+            if pending.delivered_at:
+                self.result.to_delivery.append(pending.delivered_at - pending.sent_at)
+                self.result.to_start.append(started - pending.delivered_at)
+            self.result.processing.append(arrived - started)
             self.result.silent += not pending.answered
         self.on_finished(pending.user)
         if not self.by_update:

@@ -302,6 +302,9 @@ def summary(result: PhaseResult, cpu: float) -> dict:
                                       len(values)]
                                for kind, values in sorted(result.latencies_by_kind.items())},
         "silent_updates": result.silent,
+        **{f"{name}_p50_p99_ms": [round(percentile(values, 50) * 1000, 1), round(percentile(values, 99) * 1000, 1)]
+           for name, values in (("to_delivery", result.to_delivery), ("to_start", result.to_start),
+                                ("processing", result.processing))},
     }
 
 
@@ -544,6 +547,12 @@ def main(argv: list[str] | None = None) -> int:
     print("Bot API calls per update (closed loop): parcelbot "
           + ", ".join(f"{m} {n}" for m, n in bot["closed"]["calls_per_update"].items())
           + "; echo " + ", ".join(f"{m} {n}" for m, n in results["echo"]["closed"]["calls_per_update"].items()))
+    for name, figures in (("parcelbot", bot), ("echo", results["echo"])):
+        open_loop = figures["open"]
+        print(f"{name} at {results['rate']:.0f} updates/s, p50 / p99 ms of each part: until a getUpdates answer "
+              f"carried it {'/'.join(map(str, open_loop['to_delivery_p50_p99_ms']))}, until the bot began it "
+              f"{'/'.join(map(str, open_loop['to_start_p50_p99_ms']))}, processing "
+              f"{'/'.join(map(str, open_loop['processing_p50_p99_ms']))}")
     by_step = bot["open"]["p50_p99_ms_by_step"]
     print(f"at {results['rate']:.0f} updates/s offered, p50 / p99 ms by step: "
           + ", ".join(f"{kind} {p50:g}/{p99:g}" for kind, (p50, p99, _) in

@@ -73,7 +73,8 @@ class Call:
     """One request the bot made: method, decoded params, what we answered, when it arrived.
 
     Calls are listed in the order they were answered (a long poll is listed when it returns);
-    ``at`` is ``time.monotonic()`` at arrival; ``problems`` are this request's spec violations.
+    ``at`` is ``time.monotonic()`` at arrival and ``answered_at`` when the answer was ready (a long
+    poll's may be much later); ``problems`` are this request's spec violations.
     Status 499 marks a request whose client hung up before the answer (a cancelled long poll).
     """
 
@@ -83,6 +84,7 @@ class Call:
     response: dict[str, Any]
     at: float
     problems: list[str] = field(default_factory=list)
+    answered_at: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -676,7 +678,7 @@ class FakeBotApi:
     def _record(
         self, method: str, params: Json, status: int, body: Json, arrived: float, problems: list[str]
     ) -> tuple[int, Json]:
-        self.calls.append(Call(method, params, status, body, arrived, problems))
+        self.calls.append(Call(method, params, status, body, arrived, problems, time.monotonic()))
         if self.max_calls is not None and len(self.calls) > self.max_calls:
             drop = len(self.calls) - self.max_calls // 2
             del self.calls[:drop]
