@@ -19,7 +19,7 @@ from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
 from handlers.notify import tell_coordinators
 from handlers.screens import deny, show
-from handlers.ui import answer_button, reply
+from handlers.ui import answer_button, answering, reply
 
 LANGUAGE_LABELS = (("en", "English"), ("ru", "Русский"), ("be", "Беларуская"))
 PAGE_SIZE = 8
@@ -407,8 +407,7 @@ async def forget_confirm(update: Update, context: BotContext, payload: dict[str,
         return
     await delete_tracked(context.bot, context.store, cleanup.messages)
     await clear_menu(context.bot, member.chat_id)
-    await answer_button(update)
-    await update.effective_chat.send_message(t("Done. Everything about you is erased. Goodbye."))
+    await answering(update, update.effective_chat.send_message(t("Done. Everything about you is erased. Goodbye.")))
     if member.role is not Role.FAMILY or cleanup.released_runs:
         await tell_coordinators(context, "A member left and their data was erased.")
 

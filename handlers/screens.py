@@ -50,11 +50,10 @@ async def show(update: Update, context: BotContext, text: str, rows: list[list[C
     markup = keyboard(await keyboard_for(context, rows)) if rows else None
     query = update.callback_query
     if edit and query is not None and query.message is not None and getattr(query.message, "text", None):
-        await query.answer()
         try:
-            return await query.edit_message_text(text[:4096], reply_markup=markup)
+            return await answering(update, query.edit_message_text(text[:4096], reply_markup=markup))
         except TelegramError:
-            pass  # e.g. "message is not modified": fall through to a fresh message
+            pass  # e.g. "message is not modified": fall through to a fresh message (its answer then fails quietly)
     # The press's answer and the new screen travel together: one round trip to Telegram, not two.
     return await answering(update, update.effective_chat.send_message(text[:4096], reply_markup=markup))
 

@@ -27,9 +27,7 @@ async def reply(update: Update, text: str, rows: Buttons | None = None, *, silen
     chat = update.effective_chat
     if chat is None:
         return None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    return await chat.send_message(text, reply_markup=keyboard(rows), disable_notification=silent)
+    return await answering(update, chat.send_message(text, reply_markup=keyboard(rows), disable_notification=silent))
 
 
 async def answer_button(update: Update, text: str | None = None) -> None:

@@ -128,3 +128,19 @@ async def test_details_and_giving_back_take_one_round_trip_to_telegram_not_two(b
     assert held.ok and "free again" in reply.params["text"]
     assert reply.at < held.at + 2.0
     assert len(bot.api.deleted_ids(helper.chat_id)) == 2  # both details messages left the chat
+
+
+async def test_a_toggle_screen_is_answered_and_edited_together(bot):
+    """The edit path of a screen (tapping a day or an area) does not wait for the press's answer either."""
+    helper = await bot.join(Role.VOLUNTEER)
+    async with bot.store.write() as uow:
+        await uow.areas.add("Гомель")
+    await bot.send(helper, "/profile")
+    mark = bot.api.mark()
+    bot.api.inject_fault("answerCallbackQuery", "500", delay=3.0)
+    await bot.press_label(helper, "Гомель")
+    calls = bot.api.calls[mark - bot.api._calls_base:]
+    held = next(call for call in calls if call.method == "answerCallbackQuery")
+    edited = next(call for call in calls if call.method == "editMessageText")
+    assert edited.ok and "✓ Гомель" in str(edited.params["reply_markup"])
+    assert edited.at < held.at + 3.0
