@@ -17,7 +17,7 @@ from storage.store import Store
 from tests.canary import find_canaries
 from tests.conftest import PASSPHRASE
 
-CANARY = "Вераніка Самусевіч 1987"
+CANARY = "Вераніка Канарэйкава 1987"
 
 
 @pytest.fixture(params=ENGINES)

@@ -205,7 +205,7 @@ async def _fill_lookups(store, clock) -> tuple[list[int], str]:
                                          chat_id=user_id, pseudonym=f"Ціхая Сава {user_id % 100}", language="be")
                    for user_id in telegram_ids]
         await uow.areas.add("Паўночны раён")
-        await uow.prisoners.add(alias="Рамонак-7", full_name="Ірына Вярбіцкая", birth_year=1979, facility_id=None,
+        await uow.prisoners.add(alias="Рамонак-7", full_name="Ірына Праверачная", birth_year=1979, facility_id=None,
                                 status=PrisonerStatus.PRE_TRIAL)
         await uow.invites.add("invite-code-kept-only-as-hash", Role.VOLUNTEER, clock.now() + timedelta(days=2),
                               created_by=members[0].id)

@@ -12,7 +12,7 @@ from schedules import jobs
 from storage.repositories.base import new_id
 from tests.canary import find_canaries
 
-CANARIES = ["Гарбуз Ганна Canary-8812", "Outcome note Canary-4470", "Заява Canary-3301"]
+CANARIES = ["Канарэйка Ганна Canary-8812", "Outcome note Canary-4470", "Заява Canary-3301"]
 
 
 async def _finished_run(bot, member_id, days_ago):

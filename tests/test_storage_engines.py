@@ -19,7 +19,7 @@ from tests.canary import find_canaries
 from tests.conftest import PASSPHRASE
 from tests.test_claims import add_members, add_run
 
-CANARY = "Залеская Ганна Пятроўна"
+CANARY = "Выдумкіна Ганна Пятроўна"
 
 
 @pytest.fixture(params=ENGINES)
