@@ -122,6 +122,23 @@ def weekday_names(language: str) -> tuple[str, ...]:
     return tuple(weekday_name(day, language) for day in range(7))
 
 
+@cache
+def _weekday_lookup() -> dict[str, int]:
+    """Every way Babel writes a weekday in our languages ("Tue", "Tuesday", "вт", "аўторак", ...)."""
+    names: dict[str, int] = {}
+    for language in LANGUAGES:
+        for width in ("abbreviated", "wide", "short"):
+            for context in ("format", "stand-alone"):
+                for day, name in get_day_names(width, context=context, locale=_locale(language)).items():
+                    names.setdefault(name.casefold().rstrip("."), day)
+    return names
+
+
+def weekday_from_name(name: str) -> int | None:
+    """A typed weekday in any of our languages -> 0 (Monday) .. 6, or None."""
+    return _weekday_lookup().get(name.strip().casefold().rstrip("."))
+
+
 def format_day(day: date | datetime, language: str, tz: tzinfo | None = None) -> str:
     """"Thu, 26.11.2026" / "чт, 26.11.2026" / "чц, 26.11.2026". A datetime is first moved into `tz`."""
     if isinstance(day, datetime):

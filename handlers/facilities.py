@@ -12,6 +12,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain import Facility, FacilityKind, FacilityRules, HandoverWindow, Role
+from bot.i18n import weekday_from_name
 from bot.services import facilities as service
 from bot.services import inputs
 from bot.services.buttons import Choice
@@ -263,7 +264,8 @@ async def _ask(update: Update, context: BotContext, data: dict[str, Any], step: 
         await show(update, context, t("On which weekdays are parcels handed in? Tap them, then Next."), rows,
                    edit=edit)
     elif step == "hours":
-        await show(update, context, t("Send the handover hours, e.g. 09:00-13:00.") + stop)
+        await show(update, context, t("Send the handover hours, e.g. 09:00-13:00, or per day: Tue 09:00-13:00, "
+                                      "Sat 10:00-17:00.") + stop)
     elif step == "kg":
         await show(update, context, t("How many kg per month may a person receive? Send a number, or - if "
                                       "unknown.") + stop)
@@ -414,8 +416,21 @@ def _set_area(data, text):
 
 
 def _set_hours(data, text):
-    data["hours"] = "-".join(inputs.hours(text))
-    data["windows"] = []  # typed hours replace every day's own
+    """One span for every chosen day, or hours per day (a named day is a handover day too)."""
+    spans = inputs.hours_by_day(text, weekday_from_name)
+    rest = next(((start, end) for day, start, end in spans if day is None), None)
+    named = [[day, start, end] for day, start, end in spans if day is not None]
+    if not named:
+        data["hours"], data["windows"] = "-".join(rest), []  # typed hours replace every day's own
+        return
+    named_days = {day for day, _, _ in named}
+    days = sorted(set(data["days"]) | named_days)
+    if rest is None and not named_days.issuperset(days):
+        raise inputs.InputError("Please give hours for every chosen day, or one span for the other days, e.g. "
+                                "09:00-13:00, Sat 10:00-17:00.")
+    data["days"] = days
+    data["windows"] = named + [[day, *rest] for day in days if day not in named_days] if rest else named
+    data["hours"] = "-".join(rest or named[0][1:])  # what a day ticked later gets
 
 
 def _set_parcels(data, text):

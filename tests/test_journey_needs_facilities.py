@@ -8,6 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from bot.domain import FacilityKind, FacilityRules, HandoverWindow, MemberStatus, Role
+from bot.i18n import weekday_from_name
+from bot.services import inputs
 from tests.canary import find_canaries
 
 UNKNOWN = "I did not understand that."
@@ -201,3 +203,44 @@ async def test_editing_keeps_each_days_own_hours_until_hours_are_typed(bot):
     rules = await edit(("press", "Change hours"), ("send", "08:00-12:00"))
     assert [(w.weekday, w.start, w.end) for w in rules.windows] == [
         (0, "08:00", "12:00"), (2, "08:00", "12:00"), (5, "08:00", "12:00")]
+
+
+async def test_hours_can_differ_by_day_when_adding_and_editing(bot):
+    """"Tue 09:00-13:00, Sat 10:00-17:00": each day its own hours; a span without a day is for the other
+    chosen days; a named day becomes a handover day; day names in the member's language work too."""
+    coordinator = await bot.join(Role.COORDINATOR)
+    await add_facility(bot, coordinator, name="TsIP Akrestsina", days=("Tue", "Thu"),
+                       hours="Tue 09:00-13:00, Sat 10:00-17:00; 14:00-16:00")
+    assert "Saved: TsIP Akrestsina" in bot.last_text(coordinator)
+    async with bot.store.read() as uow:
+        [facility] = await uow.facilities.list()
+    assert [(w.weekday, w.start, w.end) for w in facility.rules.windows] == [
+        (1, "09:00", "13:00"), (3, "14:00", "16:00"), (5, "10:00", "17:00")]
+    await bot.send(coordinator, "/facilities")
+    await bot.press_label(coordinator, "TsIP Akrestsina")
+    assert "Tue 09:00-13:00; Thu 14:00-16:00; Sat 10:00-17:00" in bot.last_text(coordinator)
+
+    # A chosen day left without hours (and no span for the rest) is asked again, not dropped
+    await bot.press_label(coordinator, "Edit")
+    await bot.press_label(coordinator, "Change hours")
+    await bot.send(coordinator, "Tue 09:00-13:00")
+    assert "every chosen day" in bot.last_text(coordinator)
+    await bot.send(coordinator, "Mon 9:00-12:00, Tue 9:00-12:00, Tue 14:00-15:00, Thu 09:00-12:00, Sat 10:00-14:00")
+    await bot.press_label(coordinator, "Save")
+    async with bot.store.read() as uow:
+        [facility] = await uow.facilities.list()
+    assert [(w.weekday, w.start, w.end) for w in facility.rules.windows] == [
+        (0, "09:00", "12:00"), (1, "09:00", "12:00"), (1, "14:00", "15:00"), (3, "09:00", "12:00"),
+        (5, "10:00", "14:00")]
+
+
+def test_weekday_names_in_russian_and_belarusian_are_understood():
+    """The flow's example names days as the member's buttons do ("вт", "аў"); full names work too."""
+    assert inputs.hours_by_day("вт 09:00-13:00, сб 10:00-17:00", weekday_from_name) == [
+        (1, "09:00", "13:00"), (5, "10:00", "17:00")]
+    assert inputs.hours_by_day("аўторак 9:00-13:00; нд 10.00–12.00\n08:00-09:00", weekday_from_name) == [
+        (1, "09:00", "13:00"), (6, "10:00", "12:00"), (None, "08:00", "09:00")]
+    for bad in ("", "вт", "xx 09:00-13:00", "09:00-13:00, 10:00-12:00", "вт 13:00-09:00", "вт 9-13",
+                "; ".join(["вт 09:00-10:00"] * 15)):
+        with pytest.raises(inputs.InputError):
+            inputs.hours_by_day(bad, weekday_from_name)

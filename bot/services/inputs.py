@@ -7,6 +7,7 @@ the conversation on the same step.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from bot.domain import NeedCategory
@@ -117,6 +118,34 @@ def hours(text: str) -> tuple[str, str]:
     if start >= end:
         raise InputError(message)
     return start, end
+
+
+_DAY_AND_HOURS = re.compile(r"^(?:(?P<day>[^\d\s]+)\s*)?(?P<span>\d.*)$")
+MAX_WINDOWS = 14  # two a day is the most any facility list shows
+
+
+def hours_by_day(text: str, weekday_of: Callable[[str], int | None]) -> list[tuple[int | None, str, str]]:
+    """"09:00-13:00" (every chosen day), or per day: "Tue 09:00-13:00, Sat 10:00-17:00"; one span
+    without a day there is for the chosen days not named. A day named twice has two windows.
+    `weekday_of` reads a typed weekday in the member's language (bot.i18n.weekday_from_name)."""
+    message = "Please send the hours as 09:00-13:00, or per day: Tue 09:00-13:00, Sat 10:00-17:00."
+    parts = [part for part in re.split(r"[,;\n]+", text) if part.strip()]
+    if not parts or len(parts) > MAX_WINDOWS:
+        raise InputError(message)
+    spans: list[tuple[int | None, str, str]] = []
+    for part in parts:
+        match = _DAY_AND_HOURS.match(squeeze(part))
+        day = weekday_of(match["day"]) if match and match["day"] else None
+        if match is None or (match["day"] and day is None):
+            raise InputError(message)
+        try:
+            start, end = hours(match["span"])
+        except InputError:
+            raise InputError(message) from None
+        spans.append((day, start, end))
+    if sum(day is None for day, _, _ in spans) > 1:  # two spans for "the other days": which one?
+        raise InputError(message)
+    return spans
 
 
 def kg_per_month(text: str) -> float | None:
