@@ -18,7 +18,7 @@ from handlers.cleanup import delete_in_chat, delete_tracked
 from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
 from handlers.notify import tell_coordinators
-from handlers.screens import deny, show
+from handlers.screens import deny, page_of, page_turns, show
 from handlers.ui import answer_button, answering, reply
 
 LANGUAGE_LABELS = (("en", "English"), ("ru", "Русский"), ("be", "Беларуская"))
@@ -225,20 +225,14 @@ async def volunteers(update: Update, context: BotContext) -> None:
 async def _volunteers_page(update: Update, context: BotContext, page: int) -> None:
     t = context.t
     views = await membership.member_views(context.store, context.me)
-    pages = max(1, -(-len(views) // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
-    chunk = views[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    chunk, page, pages = page_of(views, page, PAGE_SIZE)
     lines = [t("Members ({count}), page {page} of {pages}:", count=len(views), page=page + 1, pages=pages)]
     lines += [_member_line(t, view) for view in chunk]
     rows = [[Choice(view.member.pseudonym, "member.open", {"id": view.member.id}, single_use=False)]
             for view in chunk if view.member.id != context.me.id]
-    nav = []
-    if page > 0:
-        nav.append(Choice(t("Previous"), "members.page", {"page": page - 1}, single_use=False))
-    if page < pages - 1:
-        nav.append(Choice(t("Next"), "members.page", {"page": page + 1}, single_use=False))
-    if nav:
-        rows.append(nav)
+    turns = page_turns(t, "members.page", page, pages)
+    if turns:
+        rows.append(turns)
     await reply(update, "\n".join(lines), await keyboard_for(context, rows))
 
 

@@ -35,7 +35,7 @@ from bot.services.runs import RunLine
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
 from handlers.run_details import delete_run_details, send_details
-from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, show
+from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, page_of, page_turns, show
 from handlers.ui import answer_button, keyboard, together
 
 log = logging.getLogger(__name__)
@@ -181,19 +181,13 @@ async def call_off_list(update: Update, context: BotContext, payload: dict[str, 
     if not lines:
         await show(update, context, t("No published task is waiting to start in the next two weeks."))
         return
-    pages = -(-len(lines) // CALL_OFF_PAGE)
-    page = min(max(int(payload.get("page", 0)), 0), pages - 1)
-    chunk = lines[page * CALL_OFF_PAGE:(page + 1) * CALL_OFF_PAGE]
+    chunk, page, pages = page_of(lines, int(payload.get("page", 0)), CALL_OFF_PAGE)
     text = [t("Which task is called off? Published and not started, page {page} of {pages}:", page=page + 1,
               pages=pages), *(run_text(context, line) for line in chunk)]
     rows = [[Choice(t("Call off {code}", code=line.code), "runs.calloff_ask", {"run": line.id})] for line in chunk]
-    nav = []
-    if page > 0:
-        nav.append(Choice(t("Previous"), "runs.calloff_list", {"page": page - 1, "turn": True}, single_use=False))
-    if page < pages - 1:
-        nav.append(Choice(t("Next"), "runs.calloff_list", {"page": page + 1, "turn": True}, single_use=False))
+    turns = page_turns(t, "runs.calloff_list", page, pages, turn=True)
     # Turning a page edits the list in place; coming from /board sends it anew, so the board stays.
-    await show(update, context, "\n".join(text), [*rows, nav] if nav else rows, edit=bool(payload.get("turn")))
+    await show(update, context, "\n".join(text), [*rows, turns] if turns else rows, edit=bool(payload.get("turn")))
 
 
 async def call_off_ask(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Message, Update
 from telegram.error import TelegramError
@@ -14,6 +15,7 @@ from handlers.buttons import keyboard_for
 from handlers.context import BotContext
 from handlers.ui import answer_button, answering, keyboard, reply
 
+T = TypeVar("T")
 UNKNOWN = "I did not understand that. Send /help to see what you can do."
 EXPIRED = "This button has expired. Send the command again."
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -56,6 +58,23 @@ async def show(update: Update, context: BotContext, text: str, rows: list[list[C
             pass  # e.g. "message is not modified": fall through to a fresh message (its answer then fails quietly)
     # The press's answer and the new screen travel together: one round trip to Telegram, not two.
     return await answering(update, update.effective_chat.send_message(text[:4096], reply_markup=markup))
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
+    """One page of a long list: its items, the page asked for (kept in range) and how many pages."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    return items[page * size:(page + 1) * size], page, pages
+
+
+def page_turns(t, action: str, page: int, pages: int, **payload: Any) -> list[Choice]:
+    """Previous / Next, where there is such a page; lasting, so a list can be leafed back and forth."""
+    turns = []
+    if page > 0:
+        turns.append(Choice(t("Previous"), action, {**payload, "page": page - 1}, single_use=False))
+    if page < pages - 1:
+        turns.append(Choice(t("Next"), action, {**payload, "page": page + 1}, single_use=False))
+    return turns
 
 
 async def deny(update: Update, context: BotContext) -> None:

@@ -329,3 +329,17 @@ async def test_audit_shows_invites_and_status_changes_by_pseudonym(bot):
     assert "member.trusted" in text and pseudonym in text and coordinator_name in text
     assert "invite.created" in text and "member.registered" in text
     assert str(volunteer.user_id) not in text
+
+
+async def test_a_long_member_list_is_leafed_through_page_by_page(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    for number in range(9):
+        await bot.join(Role.VOLUNTEER, name=f"Тэст {number}")
+    await bot.send(coordinator, "/volunteers")
+    assert bot.last_text(coordinator).startswith("Members (10), page 1 of 2:")
+    assert [label for label, _ in bot.api.buttons(coordinator.chat_id)][-1] == "Next"
+    await bot.press_label(coordinator, "Next")
+    assert bot.last_text(coordinator).startswith("Members (10), page 2 of 2:")
+    assert "Next" not in [label for label, _ in bot.api.buttons(coordinator.chat_id)]
+    await bot.press_label(coordinator, "Previous")
+    assert bot.last_text(coordinator).startswith("Members (10), page 1 of 2:")
