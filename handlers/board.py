@@ -11,7 +11,7 @@ from handlers.runs import run_text
 from handlers.screens import deny, show
 
 STATE_LABELS = {"open": "open", "claimed": "claimed {taken}/{places}", "confirmed": "confirmed", "done": "done",
-                "failed": "failed"}
+                "failed": "failed", "called off": "called off"}
 WARNING = "⚠"
 
 

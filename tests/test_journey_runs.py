@@ -227,6 +227,9 @@ async def test_a_coordinator_calls_off_a_published_run_and_its_volunteers_hear_n
         pending = [item for item in await uow.schedule.pending() if item.kind in (*ASSIGNMENT_JOBS, *RUN_JOBS)]
     assert run.status is RunStatus.CANCELLED and needs == {"open"} and assignments == {"released"}
     assert pending == []
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # its week: the board's record keeps it, marked
+    await bot.send(coordinator, "/board")
+    assert f"called off · {code}" in bot.last_text(coordinator)
 
     # When the day comes and goes: no reminder, no report prompt, no missed check-in, nobody frozen
     texts_before = {id(person): len(bot.texts(person)) for person in (holder, waiting, coordinator)}

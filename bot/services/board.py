@@ -16,14 +16,14 @@ from bot.services.run_jobs import REMIND_BEFORE, UNCLAIMED_BEFORE
 from bot.services.runs import RunLine
 from storage.store import Store
 
-SHOWN_RUNS = (RunStatus.PUBLISHED, RunStatus.DONE, RunStatus.FAILED)
+SHOWN_RUNS = (RunStatus.PUBLISHED, RunStatus.DONE, RunStatus.FAILED, RunStatus.CANCELLED)
 UNCONFIRMED_WARNING = REMIND_BEFORE  # 24 h: the reminder went and nobody confirmed yet
 
 
 @dataclass(frozen=True)
 class BoardRun:
     line: RunLine
-    state: str  # open | claimed | confirmed | done | failed
+    state: str  # open | claimed | confirmed | done | failed | called off
     confirmed: int
     warning: bool
 
@@ -47,6 +47,8 @@ def _state(run_status: RunStatus, live: list, places: int) -> str:
         return "done"
     if run_status is RunStatus.FAILED:
         return "failed"
+    if run_status is RunStatus.CANCELLED:
+        return "called off"
     if not live:
         return "open"
     confirmed = [a for a in live if a.status is AssignmentStatus.CONFIRMED]
