@@ -14,12 +14,23 @@ from handlers.context import BotContext
 log = logging.getLogger(__name__)
 
 
+def held_back(context: BotContext, member: Member) -> bool:
+    """In lockdown nobody but coordinators hears from the bot: not even what a coordinator's own action
+    (an approval, a run called off, a family's request answered) would tell them."""
+    if context.runtime.extras.get("lockdown") and not member.is_coordinator:
+        log.info("message held back in lockdown: member=%s", member.id)
+        return True
+    return False
+
+
 async def send_to_member(context: BotContext, member: Member, message: str, /, *, silent: bool = False,
                          **values: object) -> int | None:
     """Send one translated message; returns the Telegram message id, or None if it could not go.
 
     A 403 means the member blocked the bot: recorded as unreachable so coordinators can see it.
     """
+    if held_back(context, member):
+        return None
     text = translator(member.language)(message, **values)
     try:
         sent = await _send_with_retries(context, member.chat_id, text, silent)

@@ -19,6 +19,7 @@ from bot.services.details import Details
 from bot.services.errors import DomainError
 from handlers.cleanup import delete_tracked
 from handlers.context import BotContext
+from handlers.notify import held_back
 from handlers.screens import CATEGORY_LABELS, deny
 from handlers.ui import answering
 
@@ -51,7 +52,10 @@ def render(details: Details, language: str, tz) -> str:
 
 
 async def send_details(context: BotContext, member: Member, assignment_id: int) -> bool:
-    """Reveal (audited), send silently, track. False when the place is not (or no longer) theirs."""
+    """Reveal (audited), send silently, track. False when the place is not (or no longer) theirs, or the
+    bot is in lockdown (the volunteer can press Details once it is lifted)."""
+    if held_back(context, member):
+        return False
     try:
         details = await detail_service.reveal(context.store, member.id, assignment_id)
     except DomainError:

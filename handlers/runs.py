@@ -221,12 +221,13 @@ async def call_off(update: Update, context: BotContext, payload: dict[str, Any])
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    log.info("run called off: run=%s told=%s", called_off.run_id, len(called_off.to_tell))
     await delete_run_details(context, called_off.run_id)
-    await show(update, context, t("{code} is called off; its needs are open again. Volunteers told: {count}.",
-                                  code=called_off.code, count=len(called_off.to_tell)), edit=True)
+    told = 0  # those the message reached: not anyone who blocked the bot, nobody during a lockdown
     for member in called_off.to_tell:
-        await send_to_member(context, member, CALLED_OFF_NOTICE, code=called_off.code)
+        told += await send_to_member(context, member, CALLED_OFF_NOTICE, code=called_off.code) is not None
+    log.info("run called off: run=%s told=%s", called_off.run_id, told)
+    await show(update, context, t("{code} is called off; its needs are open again. Volunteers told: {count}.",
+                                  code=called_off.code, count=told), edit=True)
 
 
 async def call_off_keep(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

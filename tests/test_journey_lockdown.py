@@ -61,3 +61,32 @@ async def test_lockdown_can_stop_the_process(bot):
     await bot.send(coordinator, "/lockdown")
     assert stopped == [True]
     assert "passphrase" in bot.last_text(coordinator)
+
+
+async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing(bot):
+    """Approving a claim would send the details, calling a run off would send a notice: in lockdown
+    neither reaches a volunteer (the details wait for the Details button once it is lifted)."""
+    from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
+
+    stop_polling_job(bot)
+    coordinator = await bot.join(Role.COORDINATOR)
+    area_id = await seed_week(bot)
+    newcomer = await volunteer(bot, area_id, trusted=False)
+    await bot.send(coordinator, "/plan")
+    code = bot.last_text(coordinator).split("draft · ")[1].split(" ")[0]
+    await bot.press_label(coordinator, "Publish all")
+    await bot.send(newcomer, "/runs")
+    await bot.press_label(newcomer, f"Claim {code}")
+    approve = dict(bot.api.buttons(coordinator.chat_id))["Approve"]
+    heard = len(bot.texts(newcomer))
+
+    await bot.send(coordinator, "/lockdown")
+    await bot.press(coordinator, approve)
+    assert bot.last_text(coordinator) == f"Approved: {code}."
+    await bot.send(coordinator, "/board")
+    await bot.press_label(coordinator, "Call off a task")
+    await bot.press_label(coordinator, f"Call off {code}")
+    await bot.press_label(coordinator, "Yes, call it off")
+    assert bot.last_text(coordinator) == f"{code} is called off; its needs are open again. Volunteers told: 0."
+    assert len(bot.texts(newcomer)) == heard  # no "confirmed", no details, no "called off"
+    assert "message held back in lockdown" in bot.logs()
