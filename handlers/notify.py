@@ -15,8 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def held_back(context: BotContext, member: Member) -> bool:
-    """In lockdown nobody but coordinators hears from the bot: not even what a coordinator's own action
-    (an approval, a run called off, a family's request answered) would tell them."""
+    """Who must hear nothing from the bot. A frozen or revoked member: whoever holds their phone learns
+    nothing more (callers filter already; this is the last check). In lockdown, everyone but
+    coordinators: not even what a coordinator's own action (an approval, a run called off, a family's
+    request answered) would tell them."""
+    if not member.usable:
+        log.info("message held back, member not active: member=%s", member.id)
+        return True
     if context.runtime.extras.get("lockdown") and not member.is_coordinator:
         log.info("message held back in lockdown: member=%s", member.id)
         return True

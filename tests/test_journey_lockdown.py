@@ -90,3 +90,20 @@ async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing(bot):
     assert bot.last_text(coordinator) == f"{code} is called off; its needs are open again. Volunteers told: 0."
     assert len(bot.texts(newcomer)) == heard  # no "confirmed", no details, no "called off"
     assert "message held back in lockdown" in bot.logs()
+
+
+async def test_a_frozen_member_hears_nothing_whatever_sends_to_them(bot):
+    """The last check behind every caller's own filter: a notice addressed to a frozen member stays unsent."""
+    from bot.domain import MemberStatus
+    from handlers.notify import send_to_member
+    from schedules.jobs import context_for
+
+    family = await bot.join(Role.FAMILY)
+    member = await bot.member(family)
+    async with bot.store.write() as uow:
+        await uow.members.set_status(member.id, MemberStatus.FROZEN)
+    heard = len(bot.texts(family))
+    frozen = await bot.member(family)
+    assert await send_to_member(context_for(bot.application), frozen, "Update: a parcel was handed in on {date}.",
+                                date="01.12.2026") is None
+    assert len(bot.texts(family)) == heard
