@@ -34,6 +34,8 @@ async def start(update: Update, context: BotContext) -> None:
         member = await onboarding.register(
             runtime.store, code, telegram_user_id=user.id, chat_id=update.effective_chat.id,
             language=context.user_language,
+            # In lockdown only coordinators are served, newcomers too; other invites wait unspent.
+            roles=(Role.COORDINATOR,) if runtime.extras.get("lockdown") else None,
         )
     except InviteInvalid:
         runtime.limiter.hit(user.id, "bad_code")

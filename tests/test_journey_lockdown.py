@@ -107,3 +107,22 @@ async def test_a_frozen_member_hears_nothing_whatever_sends_to_them(bot):
     assert await send_to_member(context_for(bot.application), frozen, "Update: a parcel was handed in on {date}.",
                                 date="01.12.2026") is None
     assert len(bot.texts(family)) == heard
+
+
+async def test_in_lockdown_only_coordinator_invites_register_and_others_wait_unspent(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    volunteer_code = await bot.invite_code(Role.VOLUNTEER)
+    coordinator_code = await bot.invite_code(Role.COORDINATOR)
+    await bot.send(coordinator, "/lockdown")
+
+    newcomer = bot.person(name="Ціхі Госць")
+    await bot.send(newcomer, f"/start {volunteer_code}")
+    assert bot.last_text(newcomer) == NEUTRAL
+    assert await bot.member(newcomer) is None
+    second = bot.person(name="Second Coordinator")
+    await bot.send(second, f"/start {coordinator_code}")
+    assert (await bot.member(second)).role is Role.COORDINATOR
+
+    await bot.send(coordinator, "/lockdown off")
+    await bot.send(newcomer, f"/start {volunteer_code}")  # the code was not spent
+    assert (await bot.member(newcomer)).role is Role.VOLUNTEER

@@ -35,17 +35,21 @@ async def create_invite(store: Store, role: Role, *, hours: int, created_by: int
     return NewInvite(role=role, expires_at=expires_at, code=code)
 
 
-async def register(store: Store, code: str, *, telegram_user_id: int, chat_id: int, language: str) -> Member:
+async def register(store: Store, code: str, *, telegram_user_id: int, chat_id: int, language: str,
+                   roles: tuple[Role, ...] | None = None) -> Member:
     """Spend the invite and create the member with a fresh pseudonym, in one transaction.
 
-    Raises InviteInvalid for every kind of bad code alike, so a prober learns nothing.
+    Raises InviteInvalid for every kind of bad code alike, so a prober learns nothing. `roles`: only
+    invites for these roles are taken now (in lockdown, coordinators'); any other stays unspent.
     """
     if not CODE_SHAPE.match(code):
         raise InviteInvalid()
     async with store.write() as uow:
         now = uow.clock.now()
         invite = await uow.invites.usable(code, now)
-        if invite is None or not await uow.invites.mark_used(invite.id, now):
+        if invite is None or (roles is not None and invite.role not in roles):
+            raise InviteInvalid()
+        if not await uow.invites.mark_used(invite.id, now):
             raise InviteInvalid()
         if await uow.members.by_telegram(telegram_user_id) is not None:
             raise InviteInvalid()
