@@ -142,3 +142,46 @@ async def test_in_lockdown_jobs_send_nothing_to_volunteers_and_catch_up_afterwar
     for person in (first, second):
         assert len(alerts(bot, person, "Reminder for tomorrow")) == 1
     assert Role.COORDINATOR  # coordinators keep being served throughout
+
+
+async def test_details_are_not_shown_once_the_window_has_closed(bot):
+    """A run whose volunteers only said "I'm safe" stays published (nobody reported its parcels): its
+    details must not come back from a phone that changed hands later."""
+    from tests.test_journey_runs import PRISONER_NAME
+
+    coordinator, first, second, code = await confirmed_run(bot)
+    bot.clock.set(WINDOW_END - timedelta(minutes=5))
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Details")
+    assert PRISONER_NAME in bot.last_text(first)  # still inside the window: shown
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    for person in (first, second):
+        await bot.press_label(person, "I'm safe")
+    bot.clock.set(WINDOW_END + timedelta(days=30))
+    await jobs.run_due(bot.application)
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Details")
+    assert bot.last_text(first) == "The details are not available for this task."
+    assert not any(PRISONER_NAME in text for text in bot.texts(first)[-3:])
+
+
+async def test_only_a_family_whose_request_was_accepted_hears_that_a_parcel_went_in(bot):
+    """Anyone can file a request naming any prisoner; a declined one must not learn when parcels go in."""
+    from bot.domain import RequestDetails, RequestStatus
+
+    coordinator, first, second, code = await confirmed_run(bot)
+    impostor = await bot.join(Role.FAMILY, name="Выдуманы Сваяк")
+    impostor_id = (await bot.member(impostor)).id
+    async with bot.store.write() as uow:
+        (prisoner,) = await uow.prisoners.list()
+        request = await uow.requests.add(impostor_id, RequestDetails(
+            full_name="Янина Канарейкина", birth_year=1987, facility_other="Valadarka", categories=("food",)))
+        await uow.requests.link(request.id, prisoner.id)
+        await uow.requests.close(request.id, RequestStatus.DECLINED, "cannot_verify")
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    await bot.press_label(first, "Report")
+    await bot.press_label(first, "Тихая Сосна")
+    await bot.press_label(first, "Delivered")
+    assert not any("parcel was handed in" in text for text in bot.texts(impostor))

@@ -45,7 +45,9 @@ class Details:
 async def _gather(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
     """Check that the place is the member's and live, and gather the details."""
     assignment, run = await claims.own_assignment(uow, member_id, assignment_id, SHOWN)
-    if run.status is not RunStatus.PUBLISHED:
+    # Only until the window closes: afterwards nobody needs them to hand a parcel in, and a run left
+    # unreported stays published, so without this they could be fetched again from a seized phone.
+    if run.status is not RunStatus.PUBLISHED or uow.clock.now() >= run.window_end:
         raise NotFound()
     facility = await uow.facilities.get(run.facility_id)
     if facility is None:

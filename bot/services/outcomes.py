@@ -18,6 +18,7 @@ from bot.domain import (
     NeedStatus,
     ParcelOutcome,
     RefusalReason,
+    RequestStatus,
     Role,
     RunStatus,
     TrackedMessage,
@@ -118,8 +119,11 @@ async def record(store: Store, member_id: int, assignment_id: int, parcel_id: in
 
 
 async def _families(uow: UnitOfWork, prisoner_id: int) -> list[Member]:
+    """Who hears that a parcel went in: families whose request a coordinator accepted for this prisoner.
+    Not a request still waiting, declined or withdrawn: anyone can file one naming any prisoner, and
+    the answer must not tell them that the network supplies that person, or when."""
     members: dict[int, Member] = {}
-    for request in await uow.requests.for_prisoner(prisoner_id):
+    for request in await uow.requests.for_prisoner(prisoner_id, RequestStatus.ACCEPTED):
         if request.member_id is None or request.member_id in members:
             continue
         member = await uow.members.get(request.member_id)

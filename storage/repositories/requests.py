@@ -61,11 +61,12 @@ class Requests(Repository):
         rows = await self.session.all(sql + " ORDER BY created_at, id LIMIT ?", (*params, limit))
         return [self._request(row) for row in rows]
 
-    async def for_prisoner(self, prisoner_id: int, limit: int = 20) -> list[FamilyRequest]:
-        """Requests linked to one prisoner (the families to tell when a parcel went in)."""
+    async def for_prisoner(self, prisoner_id: int, status: RequestStatus, limit: int = 20) -> list[FamilyRequest]:
+        """Requests in one status linked to one prisoner (accepted: the families to tell when a parcel went in)."""
         rows = await self.session.all(
-            f"SELECT {_COLUMNS} FROM family_requests WHERE prisoner_id = ? ORDER BY created_at, id LIMIT ?",
-            (prisoner_id, limit),
+            f"SELECT {_COLUMNS} FROM family_requests WHERE prisoner_id = ? AND status = ?"
+            " ORDER BY created_at, id LIMIT ?",
+            (prisoner_id, status.value, limit),
         )
         return [self._request(row) for row in rows]
 
