@@ -182,7 +182,16 @@ async def report_prompt(context: BotContext, uow: UnitOfWork, ref_id: int) -> Se
 @job(run_jobs.CHECKIN_DEADLINE)
 async def checkin_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send | None:
     """Window end + grace and no check-in: alert coordinators at once and freeze the volunteer (in this
-    transaction, so it is never lost); their tracked messages are deleted right after."""
+    transaction, so it is never lost); their tracked messages are deleted right after.
+
+    In lockdown volunteers cannot check in (only coordinators are served), so the deadline moves on by
+    one grace period at a time: it falls a grace period after service is back, once the postponed
+    report prompt has reached them. Otherwise a lockdown would freeze everyone out on a run and bury
+    a real detention among false alarms."""
+    if _locked(context):
+        grace = timedelta(hours=context.runtime.config.checkin_grace_hours)
+        await uow.schedule.postpone(run_jobs.CHECKIN_DEADLINE, ref_id, uow.clock.now() + grace)
+        return None
     missed = await outcomes.missed_checkin_in(uow, ref_id, context.runtime.config.second_alert_hours)
     if missed is None:
         return None

@@ -185,3 +185,27 @@ async def test_only_a_family_whose_request_was_accepted_hears_that_a_parcel_went
     await bot.press_label(first, "Тихая Сосна")
     await bot.press_label(first, "Delivered")
     assert not any("parcel was handed in" in text for text in bot.texts(impostor))
+
+
+async def test_a_lockdown_over_the_check_in_deadline_freezes_nobody(bot):
+    """Volunteers cannot check in while only coordinators are served: the deadline waits for service to
+    come back (and the report prompt to reach them), then a grace period more."""
+    coordinator, first, second, code = await confirmed_run(bot)
+    await bot.send(coordinator, "/lockdown")
+    bot.clock.set(WINDOW_END + timedelta(hours=4, minutes=1))  # past the deadline, still locked down
+    await jobs.run_due(bot.application)
+    bot.clock.advance(timedelta(hours=6))
+    await jobs.run_due(bot.application)
+    assert alerts(bot, coordinator, "Missed check-in") == []
+    assert (await bot.member(first)).status is MemberStatus.ACTIVE
+
+    await bot.send(coordinator, "/lockdown off")
+    bot.clock.advance(timedelta(minutes=16))
+    await jobs.run_due(bot.application)  # the report prompt, held back, goes out now
+    await bot.press_label(second, "I'm safe")
+    bot.clock.advance(timedelta(hours=4, minutes=1))
+    await jobs.run_due(bot.application)
+    # The one who said nothing after service came back is missed; the one who checked in is not
+    missed = alerts(bot, coordinator, "Missed check-in")
+    assert len(missed) == 1 and (await bot.member(first)).status is MemberStatus.FROZEN
+    assert (await bot.member(second)).status is MemberStatus.ACTIVE
