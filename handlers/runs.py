@@ -281,8 +281,8 @@ async def claim(update: Update, context: BotContext, payload: dict[str, Any]) ->
         return
     log.info("run claimed: member=%s run=%s trial=%s", member.id, assignment.run_id, trial)
     if trial:
-        await show(update, context, t("Thank you. A coordinator will confirm your place on {code} soon; the details "
-                                      "follow after that.", code=code))
+        await show(update, context, t("Thank you. A coordinator will confirm your place on {code} soon; you will be "
+                                      "told, and then Details in /myruns shows them.", code=code))
         await _ask_coordinators(context, assignment.id)
     else:
         await show(update, context, t("Thank you. The place on {code} is yours. The details follow now; "
@@ -325,14 +325,14 @@ async def _decide(update: Update, context: BotContext, payload: dict[str, Any], 
         volunteer = await uow.members.get(assignment.member_id)
     if approve:
         await show(update, context, context.t("Approved: {code}.", code=code))
-        message = "Your place on {code} is confirmed. The details follow now."
+        # Not the details themselves: they go only in answer to the volunteer's own tap, and the phone
+        # may have changed hands since the claim.
+        message = "Your place on {code} is confirmed. Press Details in /myruns when you need them."
     else:
         await show(update, context, context.t("Rejected: {code}. The place is free again.", code=code))
         message = "A coordinator could not confirm your place on {code} this time. Thank you for offering."
     if volunteer is not None:
         await send_to_member(context, volunteer, message, code=code)
-        if approve:
-            await send_details(context, volunteer, assignment.id)
 
 
 async def approve(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

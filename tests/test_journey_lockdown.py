@@ -64,8 +64,7 @@ async def test_lockdown_can_stop_the_process(bot):
 
 
 async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing(bot):
-    """Approving a claim would send the details, calling a run off would send a notice: in lockdown
-    neither reaches a volunteer (the details wait for the Details button once it is lifted)."""
+    """Approving a claim or calling a run off tells the volunteer: in lockdown neither notice reaches them."""
     from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
 
     stop_polling_job(bot)
@@ -88,7 +87,7 @@ async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing(bot):
     await bot.press_label(coordinator, f"Call off {code}")
     await bot.press_label(coordinator, "Yes, call it off")
     assert bot.last_text(coordinator) == f"{code} is called off; its needs are open again. Volunteers told: 0."
-    assert len(bot.texts(newcomer)) == heard  # no "confirmed", no details, no "called off"
+    assert len(bot.texts(newcomer)) == heard  # no "confirmed", no "called off"
     assert "message held back in lockdown" in bot.logs()
 
 

@@ -108,7 +108,11 @@ async def test_plan_publish_announce_claim_approve_and_the_third_hears_it_is_ful
     assert bot.last_text(coordinator).startswith("A claim is waiting for approval.")
     assert not any(text.startswith("Details for your task") for text in bot.texts(newcomer))  # not before approval
     await bot.press_label(coordinator, "Approve")
-    assert "Your place on" in bot.texts(newcomer)[-2] and "confirmed" in bot.texts(newcomer)[-2]
+    assert bot.last_text(newcomer) == f"Your place on {code} is confirmed. Press Details in /myruns when you need them."
+    # The details only in answer to their own tap, never pushed
+    assert not any(text.startswith("Details for your task") for text in bot.texts(newcomer))
+    await bot.send(newcomer, "/myruns")
+    await bot.press_label(newcomer, "Details")
     assert bot.last_text(newcomer).startswith("Details for your task")
 
     # And /myruns lets a volunteer give the place back, which opens it for the third

@@ -47,6 +47,8 @@ async def publish_and_claim(bot, *, trial_second: bool = True, family: bool = Fa
         await bot.press_label(person, f"Claim {code}")
     if trial_second:
         await bot.press_label(coordinator, "Approve")
+        await bot.send(second, "/myruns")  # an approved place's details come on the volunteer's own tap
+        await bot.press_label(second, "Details")
     return coordinator, first, second, code, relative
 
 
