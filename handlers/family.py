@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.error import TelegramError
 
 from bot.domain import FamilyRequest, RequestDetails, RequestStatus, Role, Urgency
 from bot.services import facilities as facility_service
@@ -26,7 +25,7 @@ from handlers.cleanup import delete_tracked
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
 from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, show, today
-from handlers.ui import answer_button, reply
+from handlers.ui import answer_button, delete_typed, reply
 
 FLOW = "request"
 REVIEW = "review"
@@ -51,17 +50,6 @@ def _is_family(context: BotContext) -> bool:
     return context.me.role is Role.FAMILY
 
 
-async def _delete_typed(update: Update, context: BotContext) -> None:
-    """The family's message leaves the chat; if Telegram refuses, the conversation carries on."""
-    message = update.message
-    if message is None:
-        return
-    try:
-        await context.bot.delete_message(message.chat_id, message.message_id)
-    except TelegramError:
-        pass
-
-
 # The family's conversation ----------------------------------------------------------------------------
 
 
@@ -83,11 +71,11 @@ def _typed_step(key: str, parse, then):
         try:
             data[key] = parse(text, context)
         except inputs.InputError as error:
-            await _delete_typed(update, context)
+            await delete_typed(update, context.bot)
             await bad_input(update, context, error)
             return
         await then(update, context, data)
-        await _delete_typed(update, context)
+        await delete_typed(update, context.bot)
 
     return handle
 
@@ -241,7 +229,7 @@ async def on_cancel(update: Update, context: BotContext, payload: dict[str, Any]
 
 async def use_buttons(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
     """Typed text where a button is expected: it may still carry details, so it goes too."""
-    await _delete_typed(update, context)
+    await delete_typed(update, context.bot)
     await screens.use_buttons(update, context, data, text)
 
 

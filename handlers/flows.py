@@ -18,6 +18,7 @@ from telegram import Update
 from bot.domain import Role
 from handlers.context import BotContext
 from handlers.screens import deny
+from handlers.ui import delete_typed
 
 Step = Callable[[Update, BotContext, dict[str, Any], str], Awaitable[None]]
 _FLOWS: dict[str, dict[str, Step]] = {}
@@ -63,6 +64,8 @@ async def route_text(update: Update, context: BotContext) -> bool:
         return True
     text = update.message.text or ""
     if len(text) > MAX_TEXT:
+        if context.me.role is Role.FAMILY:  # a family's answers carry details: this one leaves the chat too
+            await delete_typed(update, context.bot)
         await update.message.chat.send_message(
             context.t("That is too long. Please keep it under {limit} characters, or send /cancel to stop.",
                       limit=MAX_TEXT)

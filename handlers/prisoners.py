@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.error import TelegramError
 
 from bot.domain import Allowance, Prisoner, PrisonerStatus, Role
 from bot.services import facilities as facility_service
@@ -28,7 +27,7 @@ from handlers.screens import (
     today,
     use_buttons,
 )
-from handlers.ui import answer_button, reply
+from handlers.ui import answer_button, delete_typed, reply
 
 FLOW = "prisoner"
 PAGE = 20
@@ -47,17 +46,6 @@ def allowance_text(t, allowance: Allowance) -> str:
     if allowance.next_allowed_on is not None:
         parts.append(t("next parcel from {day}", day=day_text(allowance.next_allowed_on)))
     return "; ".join(parts) or t("no known limits")
-
-
-async def _delete_typed(update: Update, context: BotContext) -> None:
-    """A typed name or birth year leaves the chat once it is stored (sealed) in the flow state."""
-    message = update.message
-    if message is None:
-        return
-    try:
-        await context.bot.delete_message(message.chat_id, message.message_id)
-    except TelegramError:
-        pass  # already gone or too old: the stored value is what matters
 
 
 def _is_coordinator(context: BotContext) -> bool:
@@ -240,7 +228,7 @@ async def field_text(update: Update, context: BotContext, data: dict[str, Any], 
         await bad_input(update, context, error)
         return
     if data["field"] in ("full_name", "birth_year"):
-        await _delete_typed(update, context)
+        await delete_typed(update, context.bot)
     await flows.finish(context)
     await _save(update, context, data["id"], **{data["field"]: value})
 
@@ -315,7 +303,7 @@ async def add_name(update: Update, context: BotContext, data: dict[str, Any], te
         await bad_input(update, context, error)
         return
     await flows.goto(context, FLOW, "year", data)
-    await _delete_typed(update, context)
+    await delete_typed(update, context.bot)
     await reply(update, context.t("Send the year of birth, e.g. 1985."))
 
 
@@ -326,7 +314,7 @@ async def add_year(update: Update, context: BotContext, data: dict[str, Any], te
         await bad_input(update, context, error)
         return
     await flows.goto(context, FLOW, "facility", data)
-    await _delete_typed(update, context)
+    await delete_typed(update, context.bot)
     t = context.t
     items = await facility_service.list_facilities(context.store)
     rows = [[Choice(f.name[:60], "prisoner.add.facility", {"id": f.id})] for f in items[:40]]

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 T = TypeVar("T")
@@ -58,3 +58,15 @@ async def together(*works: Awaitable[Any]) -> list[Any]:
         if isinstance(result, BaseException):
             raise result
     return results
+
+
+async def delete_typed(update: Update, bot: Bot) -> None:
+    """The member's own message leaves the chat (a name, a birth year, a family's request), once what it
+    said is stored sealed or refused; if Telegram refuses (already gone, too old), the flow carries on."""
+    message = update.message
+    if message is None:
+        return
+    try:
+        await bot.delete_message(message.chat_id, message.message_id)
+    except TelegramError:
+        pass

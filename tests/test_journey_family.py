@@ -201,6 +201,8 @@ async def test_bad_values_stay_on_the_step_and_cancel_stores_nothing(bot):
     await bot.press_label(family, "Next")
     bad_ids.append(await typed(bot, family, "я" * 501))
     assert "500" in bot.last_text(family)
+    bad_ids.append(await typed(bot, family, "Мама ў Гомелі, Ганна Канарэйка. " * 80))  # over the 2,000 any step takes
+    assert "too long" in bot.last_text(family)
     assert set(bad_ids) <= deleted(bot, family), "even a refused value may carry details"
     await bot.send(family, "/cancel")
     assert "Nothing was saved" in bot.last_text(family)
