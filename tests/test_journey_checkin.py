@@ -158,7 +158,7 @@ async def test_details_are_not_shown_once_the_window_has_closed(bot):
     await jobs.run_due(bot.application)
     for person in (first, second):
         await bot.press_label(person, "I'm safe")
-    bot.clock.set(WINDOW_END + timedelta(days=30))
+    bot.clock.set(WINDOW_END + timedelta(days=3))  # (retention takes the whole run later: the test below)
     await jobs.run_due(bot.application)
     await bot.send(first, "/myruns")
     await bot.press_label(first, "Details")
@@ -209,3 +209,32 @@ async def test_a_lockdown_over_the_check_in_deadline_freezes_nobody(bot):
     missed = alerts(bot, coordinator, "Missed check-in")
     assert len(missed) == 1 and (await bot.member(first)).status is MemberStatus.FROZEN
     assert (await bot.member(second)).status is MemberStatus.ACTIVE
+
+
+async def test_a_run_nobody_reported_ages_out_and_its_needs_open_again(bot):
+    """Both said only "I'm safe": the run stays published, so retention takes it like a finished one (its
+    contents gone from every file), and the needs it carried can be planned again."""
+    from tests.canary import find_canaries
+
+    coordinator, first, second, code = await confirmed_run(bot)
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    for person in (first, second):
+        await bot.press_label(person, "I'm safe")
+    async with bot.store.read() as uow:
+        statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
+    assert statuses == {"planned"}
+    bot.clock.set(WINDOW_END + timedelta(days=bot.config.run_retention_days - 1))
+    await jobs.run_due(bot.application)
+    async with bot.store.read() as uow:
+        assert len(await uow.runs.list()) == 1  # not before its time
+    bot.clock.set(WINDOW_END + timedelta(days=bot.config.run_retention_days + 1))
+    await jobs.run_due(bot.application)
+    async with bot.store.read() as uow:
+        assert await uow.runs.list() == []
+        statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
+        counts = await uow.retention.weekly_counts()
+    assert statuses == {"open"}
+    assert [(outcome, parcels) for _, _, outcome, parcels in counts] == [("none", 1)]  # only the count stays
+    await bot.stop()
+    assert find_canaries(bot.database_files, ["Canary-77", "ул. Канарейки"]) == []

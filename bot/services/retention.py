@@ -27,10 +27,18 @@ async def run_retention(store: Store, policy: RetentionPolicy) -> dict[str, int]
     now = store.clock.now()
     erased: dict[str, int] = {}
     async with store.write() as uow:
-        run_ids = await uow.retention.finished_runs_before(now - timedelta(days=policy.run_days))
-        if run_ids:
-            await uow.retention.count_and_erase_runs(run_ids)
+        run_cutoff = now - timedelta(days=policy.run_days)
+        run_ids = await uow.retention.finished_runs_before(run_cutoff)
+        # A run nobody reported stays published for ever otherwise, with its parcels' contents and its
+        # needs held as "planned" (never planned again): it ages out like a finished one, and what it
+        # carried is open again.
+        unreported = await uow.retention.unreported_runs_before(run_cutoff)
+        if unreported:
+            await uow.runs.reopen_planned_needs(unreported)
+        if run_ids or unreported:
+            await uow.retention.count_and_erase_runs([*run_ids, *unreported])
         erased["runs"] = len(run_ids)
+        erased["unreported_runs"] = len(unreported)
         erased["requests"] = await uow.requests.erase_closed_before(now - timedelta(days=policy.request_days))
         erased["registrations"] = await uow.retention.erase_unfinished_registrations(
             now - timedelta(hours=policy.registration_hours)

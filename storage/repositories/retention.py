@@ -22,6 +22,14 @@ class Retention(Repository):
         )
         return [row[0] for row in rows]
 
+    async def unreported_runs_before(self, before: datetime) -> list[int]:
+        """Published runs whose window ended before `before`: nobody reported them (a volunteer said
+        only "I'm safe", or missed the check-in, or nobody claimed them)."""
+        rows = await self.session.all(
+            "SELECT id FROM runs WHERE status = 'published' AND window_end < ?", (to_db(before),)
+        )
+        return [row[0] for row in rows]
+
     async def count_and_erase_runs(self, run_ids: list[int]) -> None:
         """Add the runs' parcels to weekly_counts, then delete the runs (parcels and assignments cascade)."""
         marks = ",".join("?" * len(run_ids))

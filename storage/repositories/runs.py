@@ -106,6 +106,15 @@ class Runs(Repository):
                 (status, from_status, *need_ids),
             )
 
+    async def reopen_planned_needs(self, run_ids: list[int]) -> None:
+        """Needs these runs carried that no report settled go back to open, to be planned again."""
+        marks = _marks(len(run_ids))
+        await self.session.run(
+            "UPDATE needs SET status = 'open' WHERE status = 'planned' AND id IN"
+            f" (SELECT need_id FROM parcel_needs JOIN parcels ON parcels.id = parcel_id WHERE run_id IN ({marks}))",
+            run_ids,
+        )
+
     async def _needs_of_run(self, run_id: int) -> list[int]:
         rows = await self.session.all(
             "SELECT need_id FROM parcel_needs JOIN parcels ON parcels.id = parcel_id WHERE run_id = ?", (run_id,)
