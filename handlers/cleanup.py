@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
-from telegram import Bot
+from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.domain import TrackedMessage
@@ -61,3 +62,13 @@ async def delete_tracked(bot: Bot, store: Store, messages: Iterable[TrackedMessa
         async with store.write_one() as uow:
             await uow.messages.forget(gone)
     return len(gone)
+
+
+async def delete_later(store: Store, member_id: int, message: Message | None, kind: str, hours: int) -> None:
+    """Into the sealed outbox: a message that carries a name leaves the chat after `hours` (or at once on
+    /panic, /lockdown or a freeze), so a coordinator's phone does not keep every card ever opened."""
+    if message is None:
+        return
+    async with store.write_one() as uow:
+        await uow.messages.track(member_id=member_id, kind=kind, chat_id=message.chat_id,
+                                 message_id=message.message_id, delete_after=uow.clock.now() + timedelta(hours=hours))

@@ -21,7 +21,7 @@ from bot.services import requests as service
 from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows, screens
-from handlers.cleanup import delete_tracked
+from handlers.cleanup import delete_later, delete_tracked
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
 from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, show, today
@@ -309,10 +309,7 @@ async def _coordinator(update: Update, context: BotContext) -> bool:
 async def _show_review(update: Update, context: BotContext, review: service.Review) -> None:
     t = context.t
     message = await show(update, context, _review_text(t, review), _review_rows(t, review))
-    if message is not None:  # it carries a full name: the outbox deletes it within a day
-        async with context.store.write() as uow:
-            await uow.messages.track(member_id=context.me.id, kind=REVIEW_KIND, chat_id=message.chat_id,
-                                     message_id=message.message_id, delete_after=uow.clock.now() + timedelta(hours=24))
+    await delete_later(context.store, context.me.id, message, REVIEW_KIND, hours=24)  # it carries a full name
 
 
 async def requests(update: Update, context: BotContext) -> None:
@@ -343,6 +340,7 @@ async def review_link(update: Update, context: BotContext, payload: dict[str, An
 
 
 async def review_link_search(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
+    await delete_typed(update, context.bot)  # part of a real name: not left in the coordinator's chat
     try:
         found = await prisoner_service.search(context.store, context.me, text, by_name=True)
     except inputs.InputError as error:

@@ -15,6 +15,7 @@ from bot.services import prisoners as service
 from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows
+from handlers.cleanup import delete_later
 from handlers.context import BotContext
 from handlers.screens import (
     CATEGORY_LABELS,
@@ -31,6 +32,7 @@ from handlers.ui import answer_button, delete_typed, reply
 
 FLOW = "prisoner"
 PAGE = 20
+CARD_KIND = "card"  # outbox kind: a prisoner's card in a coordinator's chat
 EDIT_FIELDS = {"full_name": "Full name", "birth_year": "Year of birth", "regime": "Regime",
                "suspended_until": "Parcels suspended until", "notes": "Notes"}
 
@@ -178,8 +180,10 @@ async def prisoner_open(update: Update, context: BotContext, payload: dict[str, 
         rows.append([Choice(t("Post a need"), "need.start", target)])
         rows.append([Choice(t("Edit"), "prisoner.edit", target), Choice(t("Transfer"), "prisoner.transfer", target),
                      Choice(t("Release"), "prisoner.release", target)])
-    # Shown only on an explicit tap (it carries a full name), protected like every message.
-    await show(update, context, card_text(t, card), rows)
+    # Shown only on an explicit tap (it carries a full name), protected like every message, and deleted
+    # within a day (at once on /panic, /lockdown or a freeze).
+    await delete_later(context.store, context.me.id, await show(update, context, card_text(t, card), rows),
+                       CARD_KIND, hours=24)
 
 
 async def edit_menu(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -222,13 +226,13 @@ def _parse_field(field: str, text: str, context: BotContext) -> Any:
 
 
 async def field_text(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
+    if data["field"] in ("full_name", "birth_year", "notes"):  # refused or not, it leaves the chat
+        await delete_typed(update, context.bot)
     try:
         value = _parse_field(data["field"], text, context)
     except inputs.InputError as error:
         await bad_input(update, context, error)
         return
-    if data["field"] in ("full_name", "birth_year"):
-        await delete_typed(update, context.bot)
     await flows.finish(context)
     await _save(update, context, data["id"], **{data["field"]: value})
 
@@ -297,24 +301,24 @@ async def add_start(update: Update, context: BotContext, payload: dict[str, Any]
 
 
 async def add_name(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
+    await delete_typed(update, context.bot)  # refused or not, a name leaves the chat
     try:
         data["full_name"] = inputs.full_name(text)
     except inputs.InputError as error:
         await bad_input(update, context, error)
         return
     await flows.goto(context, FLOW, "year", data)
-    await delete_typed(update, context.bot)
     await reply(update, context.t("Send the year of birth, e.g. 1985."))
 
 
 async def add_year(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
+    await delete_typed(update, context.bot)
     try:
         data["birth_year"] = inputs.birth_year(text, today(context))
     except inputs.InputError as error:
         await bad_input(update, context, error)
         return
     await flows.goto(context, FLOW, "facility", data)
-    await delete_typed(update, context.bot)
     t = context.t
     items = await facility_service.list_facilities(context.store)
     rows = [[Choice(f.name[:60], "prisoner.add.facility", {"id": f.id})] for f in items[:40]]

@@ -293,3 +293,44 @@ async def test_prisoner_names_and_needs_details_are_sealed_on_disk(bot):
     await bot.stop()
     assert find_canaries(bot.database_files, ["Сцяпан", "Канарэйка", "Режым-Ш", "canary-need", prisoner.alias,
                                               json.dumps({"birth_year": 1966})[1:-1]]) == []
+
+
+async def test_a_card_leaves_the_coordinators_chat_within_a_day_and_typed_names_at_once(bot):
+    """The card carries a full name: the outbox deletes it after 24 h (and /lockdown at once). A name
+    typed into the add flow leaves the chat even when it was refused."""
+    from datetime import timedelta
+
+    from schedules import jobs
+
+    coordinator = await bot.join(Role.COORDINATOR)
+    for job in bot.application.job_queue.get_jobs_by_name("due-work"):
+        job.schedule_removal()
+    await seed_facility(bot)
+    prisoner = await add_prisoner(bot, coordinator, name="Zoryana Canary")
+    await bot.send(coordinator, "/prisoners")
+    await bot.press_label(coordinator, prisoner.alias)
+    card_id = next(call.result["message_id"] for call in reversed(bot.api.calls_to("sendMessage"))
+                   if "Zoryana Canary" in call.params.get("text", ""))
+    assert card_id not in bot.api.deleted_ids(coordinator.chat_id)
+    bot.clock.advance(timedelta(hours=24, minutes=1))
+    await jobs.run_due(bot.application)
+    assert card_id in bot.api.deleted_ids(coordinator.chat_id)
+
+    await bot.send(coordinator, "/prisoners")
+    await bot.press_label(coordinator, "Add")
+    before = len(bot.api.deleted_ids(coordinator.chat_id))
+    await bot.send(coordinator, "Й" * 121)  # refused: too long, but a name all the same
+    assert "full name" in bot.last_text(coordinator)
+    assert len(bot.api.deleted_ids(coordinator.chat_id)) == before + 1
+
+
+async def test_lockdown_deletes_the_cards_coordinators_opened(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    await seed_facility(bot)
+    prisoner = await add_prisoner(bot, coordinator, name="Zoryana Canary")
+    await bot.send(coordinator, "/prisoners")
+    await bot.press_label(coordinator, prisoner.alias)
+    card_id = next(call.result["message_id"] for call in reversed(bot.api.calls_to("sendMessage"))
+                   if "Zoryana Canary" in call.params.get("text", ""))
+    await bot.send(coordinator, "/lockdown")
+    assert card_id in bot.api.deleted_ids(coordinator.chat_id)
