@@ -343,3 +343,26 @@ async def test_a_long_member_list_is_leafed_through_page_by_page(bot):
     assert "Next" not in [label for label, _ in bot.api.buttons(coordinator.chat_id)]
     await bot.press_label(coordinator, "Previous")
     assert bot.last_text(coordinator).startswith("Members (10), page 1 of 2:")
+
+
+async def test_forget_me_still_deletes_what_telegram_refused_to_delete_at_first(bot):
+    """The member's rows go at once, but a details message Telegram would not delete just then (a 5xx)
+    stays in the outbox, without the member, and the deletion job removes it on its next round."""
+    from schedules import jobs
+
+    for job in bot.application.job_queue.get_jobs_by_name("due-work"):
+        job.schedule_removal()
+    await _coordinator_with_area(bot)
+    volunteer = await _volunteer_with_profile(bot)
+    member = await bot.member(volunteer)
+    tracked = await _track(bot, volunteer, member.id)
+    await bot.send(volunteer, "/forgetme")
+    bot.api.inject_fault("deleteMessages", "500", count=20)
+    bot.api.inject_fault("deleteMessage", "500", count=20)
+    await bot.press_label(volunteer, "Erase everything")
+    assert await bot.member(volunteer) is None and tracked not in _deleted(bot, volunteer)
+    bot.api.clear_faults()
+    await jobs.run_due(bot.application)
+    assert tracked in _deleted(bot, volunteer)
+    async with bot.store.read() as uow:
+        assert await uow.session.value("SELECT count(*) FROM tracked_messages") == 0

@@ -262,7 +262,8 @@ async def forget(store: Store, member: Member) -> Cleanup:
         await uow.requests.erase_member(member.id)
         await uow.audit.erase_actor(member.id)
         await uow.tokens.revoke_member(member.id)  # the live ones too; the erase would cascade to the rest
-        await uow.members.erase(member.id)  # cascades: conversation, assignments, tracked messages
+        await uow.messages.outlive_member(member.id)  # deleted from the chat even if Telegram fails at first
+        await uow.members.erase(member.id)  # cascades: conversation, assignments
         await uow.members.count_event("forgotten")
     return Cleanup(target.pseudonym, messages, released)
 

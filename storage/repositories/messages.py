@@ -51,6 +51,15 @@ class TrackedMessages(Repository):
         rows = await self.session.all(f"SELECT {_COLUMNS} FROM tracked_messages")
         return [self._message(row) for row in rows]
 
+    async def outlive_member(self, member_id: int) -> None:
+        """The member is being erased, but their messages must still leave the chat: the rows lose the
+        member (so the erasure does not take them along) and fall due now, for the deletion job to retry
+        whatever Telegram does not delete at once."""
+        await self.session.run(
+            "UPDATE tracked_messages SET member_id = NULL, delete_after = min(delete_after, ?) WHERE member_id = ?",
+            (to_db(self.clock.now()), member_id),
+        )
+
     async def forget(self, message_ids: list[int]) -> None:
         """One statement for any number of ids (so it may run as Store.write_one)."""
         if message_ids:
