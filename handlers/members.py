@@ -366,7 +366,8 @@ async def audit(update: Update, context: BotContext) -> None:
 
 
 async def panic(update: Update, context: BotContext) -> None:
-    """One tap: clear the chat, freeze the account, alert coordinators. Confirmation comes after."""
+    """One tap: delete the tracked messages (details, cards), freeze the account, alert coordinators.
+    Confirmation comes after, and says plainly what the bot could not delete (its other messages)."""
     member = context.me
     cleanup, frozen = await membership.panic(context.store, member)
     await delete_tracked(context.bot, context.store, cleanup.messages)
@@ -377,10 +378,14 @@ async def panic(update: Update, context: BotContext) -> None:
     t = context.t
     if frozen:
         await clear_menu(context.bot, member.chat_id)
-        await update.effective_chat.send_message(t("Done. This chat is cleared and your account is paused."))
+        await update.effective_chat.send_message(
+            t("Done. Your account is paused and the details messages are deleted. Delete this chat in Telegram "
+              "too: the bot cannot remove everything else.")
+        )
     else:
         await update.effective_chat.send_message(
-            t("Done. This chat is cleared. You are the last coordinator, so your account stays active.")
+            t("Done. The details messages are deleted. You are the last coordinator, so your account stays "
+              "active. Delete this chat in Telegram too: the bot cannot remove everything else.")
         )
 
 

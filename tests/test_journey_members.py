@@ -252,7 +252,8 @@ async def test_panic_deletes_tracked_messages_freezes_and_alerts_with_the_pseudo
     assert await _assignment_statuses(bot, member.id) == ["released"]
     alert = next(text for text in bot.texts(coordinator) if "panic" in text)
     assert member.pseudonym in alert and str(volunteer.user_id) not in alert
-    assert "paused" in bot.last_text(volunteer)
+    # It says what it did and what is left to the member: the bot cannot delete its other messages
+    assert "paused" in bot.last_text(volunteer) and "Delete this chat in Telegram" in bot.last_text(volunteer)
 
 
 async def test_forget_me_erases_the_member_from_every_file(bot):
