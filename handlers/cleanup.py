@@ -15,6 +15,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.domain import TrackedMessage
+from handlers.recent import RecentMessages
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,3 +73,14 @@ async def delete_later(store: Store, member_id: int, message: Message | None, ki
     async with store.write_one() as uow:
         await uow.messages.track(member_id=member_id, kind=kind, chat_id=message.chat_id,
                                  message_id=message.message_id, delete_after=uow.clock.now() + timedelta(hours=hours))
+
+
+async def delete_recent(bot: Bot, recent: RecentMessages | None, chat_id: int) -> None:
+    """Everything noted in the chat in the last 47 hours (handlers/recent.py), 100 ids per call: on a
+    panic or a freeze the run lists and reminders go too, not only the tracked details. Best effort:
+    what fails stays (and a restart forgets what was noted)."""
+    if recent is None or not chat_id:
+        return
+    ids = recent.take(chat_id)
+    for start in range(0, len(ids), DELETE_BATCH):
+        await delete_many_in_chat(bot, chat_id, ids[start:start + DELETE_BATCH])

@@ -14,6 +14,7 @@ from bot.i18n import Translator, translator
 from bot.services.limits import InboundLimiter
 
 if TYPE_CHECKING:
+    from handlers.recent import RecentMessages
     from storage.store import Store
 
 
@@ -27,6 +28,7 @@ class Runtime:
     limiter: InboundLimiter
     bot_username: str = ""
     extras: dict = field(default_factory=dict)
+    recent: RecentMessages | None = None  # message ids of the last 47 h per chat, for /panic and freezes
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

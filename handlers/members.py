@@ -14,7 +14,7 @@ from bot.services.errors import LastCoordinator, NotAllowed, NotFound
 from bot.services.limits import Verdict
 from handlers import flows
 from handlers.buttons import keyboard_for
-from handlers.cleanup import delete_in_chat, delete_tracked
+from handlers.cleanup import delete_in_chat, delete_recent, delete_tracked
 from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
 from handlers.notify import tell_coordinators
@@ -288,8 +288,11 @@ async def member_trust(update: Update, context: BotContext, payload: dict[str, A
 
 async def member_freeze(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     async def change():
+        target = await _member(context, payload["id"])
         cleanup = await membership.freeze(context.store, context.me, payload["id"], "coordinator")
         await delete_tracked(context.bot, context.store, cleanup.messages)
+        if target is not None:
+            await delete_recent(context.bot, context.runtime.recent, target.chat_id)
         await reply(update, context.t("{pseudonym} is frozen.", pseudonym=cleanup.pseudonym))
         await _update_menu_of(context, payload["id"])
         await _announce_released(context, cleanup)
@@ -321,6 +324,7 @@ async def member_revoke_confirm(update: Update, context: BotContext, payload: di
         cleanup = await membership.revoke(context.store, context.me, payload["id"])
         await delete_tracked(context.bot, context.store, cleanup.messages)
         if target is not None:
+            await delete_recent(context.bot, context.runtime.recent, target.chat_id)
             await clear_menu(context.bot, target.chat_id)
         await reply(update, context.t("{pseudonym} is revoked.", pseudonym=cleanup.pseudonym))
         await tell_coordinators(context, "{pseudonym} was revoked by {actor}.", pseudonym=cleanup.pseudonym,
@@ -366,11 +370,14 @@ async def audit(update: Update, context: BotContext) -> None:
 
 
 async def panic(update: Update, context: BotContext) -> None:
-    """One tap: delete the tracked messages (details, cards), freeze the account, alert coordinators.
-    Confirmation comes after, and says plainly what the bot could not delete (its other messages)."""
+    """One tap: delete the tracked messages (details, cards) and every message of the last 47 hours the
+    bot noted in this chat (handlers/recent.py), freeze the account, alert coordinators. The confirmation
+    comes after and asks the member to delete the chat too: older messages, or any from before a
+    restart, the bot cannot find."""
     member = context.me
     cleanup, frozen = await membership.panic(context.store, member)
     await delete_tracked(context.bot, context.store, cleanup.messages)
+    await delete_recent(context.bot, context.runtime.recent, member.chat_id)  # /panic itself among them
     if update.message is not None:
         await delete_in_chat(context.bot, update.message.chat_id, update.message.message_id)
     await tell_coordinators(context, "Emergency: {pseudonym} pressed panic. Their account is frozen."
@@ -379,13 +386,13 @@ async def panic(update: Update, context: BotContext) -> None:
     if frozen:
         await clear_menu(context.bot, member.chat_id)
         await update.effective_chat.send_message(
-            t("Done. Your account is paused and the details messages are deleted. Delete this chat in Telegram "
-              "too: the bot cannot remove everything else.")
+            t("Done. Your account is paused and the bot deleted what it could here. Delete this chat in "
+              "Telegram too.")
         )
     else:
         await update.effective_chat.send_message(
-            t("Done. The details messages are deleted. You are the last coordinator, so your account stays "
-              "active. Delete this chat in Telegram too: the bot cannot remove everything else.")
+            t("Done. The bot deleted what it could here. You are the last coordinator, so your account stays "
+              "active. Delete this chat in Telegram too.")
         )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -36,7 +37,8 @@ from telegram.request import BaseRequest, RequestData
 class AiohttpRequest(BaseRequest):
     """One aiohttp ClientSession with a connection pool of `pool_size` keep-alive connections."""
 
-    __slots__ = ("_connect_timeout", "_pool_size", "_pool_timeout", "_read_timeout", "_session", "_upload_timeout")
+    __slots__ = ("_connect_timeout", "_on_result", "_pool_size", "_pool_timeout", "_read_timeout", "_session",
+                 "_upload_timeout")
 
     def __init__(
         self,
@@ -46,7 +48,10 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
         upload_timeout: float | None = 60.0,
+        on_result: Callable[[Any], None] | None = None,
     ) -> None:
+        # `on_result` sees every answer's result (handlers/recent.py notes the message ids in it).
+        self._on_result = on_result
         self._pool_size = pool_size
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
@@ -58,8 +63,7 @@ class AiohttpRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         return self._read_timeout
 
-    @staticmethod
-    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:
         """PTB's parse, minus echoed keyboards, and without logging the payload on a bad answer
         (PTB's own logs it whole, and a payload can hold a member's message)."""
         try:
@@ -67,7 +71,10 @@ class AiohttpRequest(BaseRequest):
         except ValueError:
             raise TelegramError("Invalid server response") from None
         if isinstance(answer, dict):
-            _drop_keyboards(answer.get("result"))
+            result = answer.get("result")
+            _drop_keyboards(result)
+            if self._on_result is not None:
+                self._on_result(result)
         return answer
 
     async def initialize(self) -> None:

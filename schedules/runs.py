@@ -15,7 +15,7 @@ from bot.services import buttons as button_service
 from bot.services import outcomes, run_jobs
 from bot.services import runs as run_service
 from bot.services.buttons import Choice
-from handlers.cleanup import delete_tracked
+from handlers.cleanup import delete_recent, delete_tracked
 from handlers.commands_menu import clear_menu
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
@@ -201,7 +201,8 @@ async def checkin_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
                                 pseudonym=missed.pseudonym, code=missed.code)
         if missed.messages:
             await delete_tracked(context.bot, context.store, missed.messages)
-        if missed.chat_id:  # whoever holds the phone now sees only /start in the menu
+        if missed.chat_id:  # whoever holds the phone now sees only /start in the menu, and no recent run lists
+            await delete_recent(context.bot, context.runtime.recent, missed.chat_id)
             await clear_menu(context.bot, missed.chat_id)
 
     return send

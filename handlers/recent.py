@@ -1,0 +1,61 @@
+"""The ids of the latest messages in each private chat, in memory only, so that a panic or a freeze can
+delete what the bot sent and received there in the last 47 hours, not only the details it tracks.
+
+Telegram lets a bot delete any message of a private chat younger than 48 hours, but cannot list a
+chat's messages: the bot has to remember their ids. Only ids and times (never text), only in memory (a
+restart forgets them, and then only the tracked messages go), at most `per_chat` per chat and
+`chats` chats, the least recently used forgotten first. The transport notes every message it sees go
+by (handlers/transport.py): what the bot sent, and what members and strangers wrote.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+
+KEEP = timedelta(hours=47)  # Telegram's limit is 48 h; an hour to spare, as for tracked messages
+
+
+class RecentMessages:
+    def __init__(self, clock: Clock, *, per_chat: int = 300, chats: int = 5000) -> None:
+        self._clock = clock
+        self._per_chat = per_chat
+        self._chats = chats
+        self._ids: OrderedDict[int, deque[tuple[int, datetime]]] = OrderedDict()
+
+    def note(self, chat_id: int, message_id: int) -> None:
+        ids = self._ids.get(chat_id)
+        if ids is None:
+            ids = self._ids[chat_id] = deque(maxlen=self._per_chat)
+            if len(self._ids) > self._chats:
+                self._ids.popitem(last=False)
+        else:
+            self._ids.move_to_end(chat_id)
+        ids.append((message_id, self._clock.now()))
+
+    def take(self, chat_id: int) -> list[int]:
+        """Every id noted in the chat in the last 47 hours, oldest first; the chat is forgotten."""
+        since = self._clock.now() - KEEP
+        return sorted({message_id for message_id, at in self._ids.pop(chat_id, ()) if at >= since})
+
+    def observe(self, result: Any) -> None:
+        """A Bot API answer's result: a message the bot sent or edited, or getUpdates' list of updates."""
+        if isinstance(result, dict):
+            self._message(result)
+        elif isinstance(result, list):
+            for update in result:
+                if isinstance(update, dict):
+                    self._message(update.get("message"))
+                    self._message(update.get("edited_message"))
+
+    def _message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            return
+        chat, message_id = message.get("chat"), message.get("message_id")
+        if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(message_id, int):
+            chat_id = chat.get("id")
+            if isinstance(chat_id, int):
+                self.note(chat_id, message_id)

@@ -1,0 +1,66 @@
+"""handlers/recent.py: message ids of the last 47 hours per private chat, in memory, bounded; and the
+journeys that use them: /panic and a missed check-in delete the run lists and reminders too."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import FakeClock
+from bot.domain import MemberStatus
+from handlers.recent import RecentMessages
+from schedules import jobs
+from tests.test_journey_checkin import alerts, confirmed_run
+from tests.test_journey_week import WINDOW_END
+
+
+def _private(chat_id: int, message_id: int) -> dict:
+    return {"message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": 0}
+
+
+def test_only_the_last_47_hours_of_private_chats_are_kept_and_taking_forgets_them():
+    clock = FakeClock()
+    recent = RecentMessages(clock, per_chat=3, chats=2)
+    recent.observe(_private(1, 10))  # a message the bot sent
+    clock.advance(timedelta(hours=47, minutes=1))
+    recent.observe([{"update_id": 1, "message": _private(1, 11)},  # what a member wrote
+                    {"update_id": 2, "message": {"message_id": 12, "chat": {"id": -5, "type": "group"}}},
+                    {"update_id": 3, "callback_query": {"id": "x"}}])
+    recent.observe(True)  # answers that are not messages are ignored
+    recent.observe(_private(1, 13))
+    assert recent.take(1) == [11, 13]  # 10 is too old to delete; the group is never noted
+    assert recent.take(1) == []  # taken once
+    for message_id in range(20, 25):
+        recent.observe(_private(2, message_id))
+    assert recent.take(2) == [22, 23, 24]  # at most `per_chat` per chat
+    for chat_id in (3, 4, 5):
+        recent.note(chat_id, 1)
+    assert recent.take(3) == [] and recent.take(5) == [1]  # at most `chats` chats, the oldest forgotten
+
+
+async def test_panic_deletes_the_recent_run_lists_and_the_members_own_messages(bot):
+    _, first, _, _ = await confirmed_run(bot)
+    await bot.send(first, "/myruns")
+    listing = bot.api.calls_to("sendMessage", chat_id=first.chat_id)[-1].result["message_id"]
+    reminder = next(call.result["message_id"] for call in bot.api.calls_to("sendMessage", chat_id=first.chat_id)
+                    if call.params["text"].startswith("Reminder for tomorrow"))
+    await bot.send(first, "/panic")
+    deleted = set(bot.api.deleted_ids(first.chat_id))
+    assert {listing, reminder} <= deleted
+    assert (await bot.member(first)).status is MemberStatus.FROZEN
+    # Only the reply to /panic stays, asking the member to delete the chat too
+    assert "Delete this chat in Telegram" in bot.last_text(first)
+
+
+async def test_a_missed_check_in_deletes_the_recent_run_lists_too(bot):
+    coordinator, first, second, _ = await confirmed_run(bot)
+    await bot.send(first, "/myruns")
+    listing = bot.api.calls_to("sendMessage", chat_id=first.chat_id)[-1].result["message_id"]
+    kept = bot.api.calls_to("sendMessage", chat_id=second.chat_id)[-1].result["message_id"]
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    await bot.press_label(second, "I'm safe")
+    bot.clock.set(WINDOW_END + timedelta(hours=4, minutes=1))
+    await jobs.run_due(bot.application)
+    assert len(alerts(bot, coordinator, "Missed check-in")) == 1
+    assert listing in bot.api.deleted_ids(first.chat_id)
+    assert kept not in bot.api.deleted_ids(second.chat_id)  # the one who checked in keeps their chat
