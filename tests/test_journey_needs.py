@@ -295,6 +295,15 @@ async def test_prisoner_names_and_needs_details_are_sealed_on_disk(bot):
                                               json.dumps({"birth_year": 1966})[1:-1]]) == []
 
 
+async def open_card(bot, coordinator, name: str) -> int:
+    """Add a prisoner, open their card; the card message's id."""
+    prisoner = await add_prisoner(bot, coordinator, name=name)
+    await bot.send(coordinator, "/prisoners")
+    await bot.press_label(coordinator, prisoner.alias)
+    return next(call.result["message_id"] for call in reversed(bot.api.calls_to("sendMessage"))
+                if name in call.params.get("text", ""))
+
+
 async def test_a_card_leaves_the_coordinators_chat_within_a_day_and_typed_names_at_once(bot):
     """The card carries a full name: the outbox deletes it after 24 h (and /lockdown at once). A name
     typed into the add flow leaves the chat even when it was refused."""
@@ -306,11 +315,7 @@ async def test_a_card_leaves_the_coordinators_chat_within_a_day_and_typed_names_
     for job in bot.application.job_queue.get_jobs_by_name("due-work"):
         job.schedule_removal()
     await seed_facility(bot)
-    prisoner = await add_prisoner(bot, coordinator, name="Zoryana Canary")
-    await bot.send(coordinator, "/prisoners")
-    await bot.press_label(coordinator, prisoner.alias)
-    card_id = next(call.result["message_id"] for call in reversed(bot.api.calls_to("sendMessage"))
-                   if "Zoryana Canary" in call.params.get("text", ""))
+    card_id = await open_card(bot, coordinator, "Zoryana Canary")
     assert card_id not in bot.api.deleted_ids(coordinator.chat_id)
     bot.clock.advance(timedelta(hours=24, minutes=1))
     await jobs.run_due(bot.application)
@@ -327,10 +332,6 @@ async def test_a_card_leaves_the_coordinators_chat_within_a_day_and_typed_names_
 async def test_lockdown_deletes_the_cards_coordinators_opened(bot):
     coordinator = await bot.join(Role.COORDINATOR)
     await seed_facility(bot)
-    prisoner = await add_prisoner(bot, coordinator, name="Zoryana Canary")
-    await bot.send(coordinator, "/prisoners")
-    await bot.press_label(coordinator, prisoner.alias)
-    card_id = next(call.result["message_id"] for call in reversed(bot.api.calls_to("sendMessage"))
-                   if "Zoryana Canary" in call.params.get("text", ""))
+    card_id = await open_card(bot, coordinator, "Zoryana Canary")
     await bot.send(coordinator, "/lockdown")
     assert card_id in bot.api.deleted_ids(coordinator.chat_id)
