@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import MemberStatus, Role
 from bot.services import onboarding
@@ -11,7 +10,7 @@ from bot.services.errors import InviteInvalid
 from handlers import flows
 from handlers.commands_menu import update_menu
 from handlers.context import BotContext
-from handlers.gate import neutral
+from handlers.gate import turn_away
 from handlers.menu import help_text
 from handlers.ui import reply
 
@@ -27,8 +26,7 @@ async def start(update: Update, context: BotContext) -> None:
     runtime = context.runtime
     # Throttle by Telegram user id in memory only: strangers leave no row and no log line.
     if runtime.limiter.blocked(user.id, "bad_code"):
-        await neutral(update, context)
-        raise ApplicationHandlerStop
+        await turn_away(update, context)
     code = (context.args or [""])[0]
     try:
         member = await onboarding.register(
@@ -39,8 +37,7 @@ async def start(update: Update, context: BotContext) -> None:
         )
     except InviteInvalid:
         runtime.limiter.hit(user.id, "bad_code")
-        await neutral(update, context)
-        return
+        await turn_away(update, context)
     context.member = member
     t = context.t
     lines = [t("Welcome. Here you are {pseudonym}; others see only this name.", pseudonym=member.pseudonym)]

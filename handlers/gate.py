@@ -65,16 +65,22 @@ async def _admit(update: Update, context: BotContext) -> None:
     if member is None:
         if _is_registration(update):
             return  # the /start handler decides; it answers failures with the same neutral line
-        await neutral(update, context)
-        raise ApplicationHandlerStop
+        await turn_away(update, context)
     if not member.usable or (runtime.extras.get("lockdown") and not member.is_coordinator):
-        await neutral(update, context)
-        raise ApplicationHandlerStop
+        await turn_away(update, context)
     context.member = member
     await _enforce_command_limit(update, context)
     if member.status is MemberStatus.PENDING and not _pending_may(update):
         await update.effective_chat.send_message(context.t("Please finish your profile first: send /profile."))
         raise ApplicationHandlerStop
+
+
+async def turn_away(update: Update, context: BotContext) -> None:
+    """The neutral line, and the chat's message ids (theirs and ours) not kept even in memory."""
+    await neutral(update, context)
+    if context.runtime.recent is not None and update.effective_chat is not None:
+        context.runtime.recent.forget(update.effective_chat.id)
+    raise ApplicationHandlerStop
 
 
 def _pending_may(update: Update) -> bool:

@@ -36,6 +36,10 @@ class RecentMessages:
             self._ids.move_to_end(chat_id)
         ids.append((message_id, self._clock.now()))
 
+    def forget(self, chat_id: int) -> None:
+        """A stranger's chat (or a frozen member's): nothing of it is kept, not even in memory."""
+        self._ids.pop(chat_id, None)
+
     def take(self, chat_id: int) -> list[int]:
         """Every id noted in the chat in the last 47 hours, oldest first; the chat is forgotten."""
         since = self._clock.now() - KEEP

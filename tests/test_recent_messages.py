@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.domain import MemberStatus
+from bot.domain import MemberStatus, Role
 from handlers.recent import RecentMessages
 from schedules import jobs
 from tests.test_journey_checkin import alerts, confirmed_run
@@ -64,3 +64,13 @@ async def test_a_missed_check_in_deletes_the_recent_run_lists_too(bot):
     assert len(alerts(bot, coordinator, "Missed check-in")) == 1
     assert listing in bot.api.deleted_ids(first.chat_id)
     assert kept not in bot.api.deleted_ids(second.chat_id)  # the one who checked in keeps their chat
+
+
+async def test_a_strangers_chat_is_not_kept_even_in_memory(bot):
+    stranger = bot.person(name="Nobody")
+    await bot.send(stranger, "hello")
+    assert bot.last_text(stranger) == "This is a private bot."
+    assert bot.runtime.recent.take(stranger.chat_id) == []
+    member = await bot.join(Role.FAMILY)
+    await bot.send(member, "/help")
+    assert bot.runtime.recent.take(member.chat_id) != []  # a member's chat is kept, for /panic
