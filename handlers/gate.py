@@ -6,6 +6,8 @@ and nothing is logged. Group chats are left.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
@@ -75,7 +77,7 @@ async def _admit(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-async def turn_away(update: Update, context: BotContext) -> None:
+async def turn_away(update: Update, context: BotContext) -> NoReturn:
     """The neutral line, and the chat's message ids (theirs and ours) not kept even in memory."""
     await neutral(update, context)
     if context.runtime.recent is not None and update.effective_chat is not None:
