@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.domain import MemberStatus, Role
 from bot.services import onboarding
-from bot.services.errors import InviteInvalid
+from bot.services.errors import InviteInvalid, InviteNotNow
 from handlers import flows
 from handlers.commands_menu import update_menu
 from handlers.context import BotContext
@@ -35,6 +35,8 @@ async def start(update: Update, context: BotContext) -> None:
             # In lockdown only coordinators are served, newcomers too; other invites wait unspent.
             roles=(Role.COORDINATOR,) if runtime.extras.get("lockdown") else None,
         )
+    except InviteNotNow:  # a good code, kept for after the lockdown: not counted as a guess
+        await turn_away(update, context)
     except InviteInvalid:
         runtime.limiter.hit(user.id, "bad_code")
         await turn_away(update, context)

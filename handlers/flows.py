@@ -64,8 +64,9 @@ async def route_text(update: Update, context: BotContext) -> bool:
         return True
     text = update.message.text or ""
     if len(text) > MAX_TEXT:
-        if context.me.role is Role.FAMILY:  # a family's answers carry details: this one leaves the chat too
-            await delete_typed(update, context.bot)
+        # Refused before any step sees it, so no step could delete it: it may hold a name, a family's
+        # request, a prisoner's notes. It leaves the chat like every refused answer that carries details.
+        await delete_typed(update, context.bot)
         await update.message.chat.send_message(
             context.t("That is too long. Please keep it under {limit} characters, or send /cancel to stop.",
                       limit=MAX_TEXT)

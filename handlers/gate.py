@@ -68,8 +68,11 @@ async def _admit(update: Update, context: BotContext) -> None:
         if _is_registration(update):
             return  # the /start handler decides; it answers failures with the same neutral line
         await turn_away(update, context)
-    if not member.usable or (runtime.extras.get("lockdown") and not member.is_coordinator):
+    if not member.usable:
         await turn_away(update, context)
+    if runtime.extras.get("lockdown") and not member.is_coordinator:
+        # Served again after the lockdown: their chat's recent ids stay, for a later /panic or freeze.
+        await turn_away(update, context, forget=False)
     context.member = member
     await _enforce_command_limit(update, context)
     if member.status is MemberStatus.PENDING and not _pending_may(update):
@@ -77,10 +80,10 @@ async def _admit(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-async def turn_away(update: Update, context: BotContext) -> NoReturn:
-    """The neutral line, and the chat's message ids (theirs and ours) not kept even in memory."""
+async def turn_away(update: Update, context: BotContext, *, forget: bool = True) -> NoReturn:
+    """The neutral line; `forget`: the chat's message ids (theirs and ours) are not kept even in memory."""
     await neutral(update, context)
-    if context.runtime.recent is not None and update.effective_chat is not None:
+    if forget and context.runtime.recent is not None and update.effective_chat is not None:
         context.runtime.recent.forget(update.effective_chat.id)
     raise ApplicationHandlerStop
 

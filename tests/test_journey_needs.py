@@ -327,6 +327,9 @@ async def test_a_card_leaves_the_coordinators_chat_within_a_day_and_typed_names_
     await bot.send(coordinator, "Й" * 121)  # refused: too long, but a name all the same
     assert "full name" in bot.last_text(coordinator)
     assert len(bot.api.deleted_ids(coordinator.chat_id)) == before + 1
+    await bot.send(coordinator, "Zoryana Canary, notes: " + "x" * 2100)  # refused before any step sees it
+    assert "too long" in bot.last_text(coordinator)
+    assert len(bot.api.deleted_ids(coordinator.chat_id)) == before + 2
 
 
 async def test_lockdown_deletes_the_cards_coordinators_opened(bot):

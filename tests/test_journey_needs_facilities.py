@@ -225,6 +225,9 @@ async def test_hours_can_differ_by_day_when_adding_and_editing(bot):
     await bot.press_label(coordinator, "Change hours")
     await bot.send(coordinator, "Tue 09:00-13:00")
     assert "every chosen day" in bot.last_text(coordinator)
+    # A span for "the other days" when every chosen day is named has nowhere to go: refused, not dropped
+    await bot.send(coordinator, "Tue 09:00-13:00, Thu 09:00-12:00, Sat 10:00-14:00, 15:00-17:00")
+    assert "or per day" in bot.last_text(coordinator)
     await bot.send(coordinator, "Mon 9:00-12:00, Tue 9:00-12:00, Tue 14:00-15:00, Thu 09:00-12:00, Sat 10:00-14:00")
     await bot.press_label(coordinator, "Save")
     async with bot.store.read() as uow:

@@ -74,3 +74,14 @@ async def test_a_strangers_chat_is_not_kept_even_in_memory(bot):
     member = await bot.join(Role.FAMILY)
     await bot.send(member, "/help")
     assert bot.runtime.recent.take(member.chat_id) != []  # a member's chat is kept, for /panic
+
+
+async def test_a_member_turned_away_by_a_lockdown_keeps_their_recent_ids_for_a_later_panic(bot):
+    coordinator, first, _, _ = await confirmed_run(bot)
+    await bot.send(first, "/myruns")
+    listing = bot.api.calls_to("sendMessage", chat_id=first.chat_id)[-1].result["message_id"]
+    await bot.send(coordinator, "/lockdown")
+    await bot.send(first, "hello?")  # turned away with the neutral line, but not a stranger
+    await bot.send(coordinator, "/lockdown off")
+    await bot.send(first, "/panic")
+    assert listing in bot.api.deleted_ids(first.chat_id)

@@ -9,6 +9,10 @@ class InviteInvalid(DomainError):
     """Unknown, used, expired or malformed code. Deliberately one error for all four."""
 
 
+class InviteNotNow(InviteInvalid):
+    """A good code for a role not taken now (lockdown): the same answer, but not a wrong guess."""
+
+
 class NotAllowed(DomainError):
     """The member's role or status does not allow this, or the object is not theirs."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain import Member, MemberStatus, Role
-from bot.services.errors import InviteInvalid
+from bot.services.errors import InviteInvalid, InviteNotNow
 from bot.services.pseudonyms import member_pseudonym
 from storage.store import Store
 
@@ -47,8 +47,10 @@ async def register(store: Store, code: str, *, telegram_user_id: int, chat_id: i
     async with store.write() as uow:
         now = uow.clock.now()
         invite = await uow.invites.usable(code, now)
-        if invite is None or (roles is not None and invite.role not in roles):
+        if invite is None:
             raise InviteInvalid()
+        if roles is not None and invite.role not in roles:
+            raise InviteNotNow()
         if not await uow.invites.mark_used(invite.id, now):
             raise InviteInvalid()
         if await uow.members.by_telegram(telegram_user_id) is not None:
