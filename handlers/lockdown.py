@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Update
 
@@ -22,7 +23,8 @@ async def lockdown(update: Update, context: BotContext) -> None:
         await reply(update, t("I did not understand that. Send /help to see what you can do."))
         return
     turning_on = not (context.args and context.args[0].lower() == "off")
-    messages = await lockdown_service.switch(context.store, context.me, turning_on)
+    grace = timedelta(hours=context.runtime.config.checkin_grace_hours)
+    messages = await lockdown_service.switch(context.store, context.me, turning_on, checkin_grace=grace)
     context.runtime.extras["lockdown"] = turning_on
     log.warning("lockdown %s by member=%s", "on" if turning_on else "off", context.me.id)
     if not turning_on:

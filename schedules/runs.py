@@ -2,7 +2,10 @@
 
 Each handler runs inside the transaction that marks its row done, re-checks the state (a stale row does
 nothing) and returns the messages to send after the commit. While the bot is in lockdown nothing goes to
-volunteers: such work is postponed, not dropped; alerts to coordinators and the freeze still happen.
+volunteers: such work is postponed, not dropped. Check-in deadlines wait too (nobody can check in), and
+when the lockdown ends each falls a full grace period later at the earliest (bot/services/lockdown.py):
+a lockdown freezes nobody and sends no false alarm, and it delays the alert for a volunteer who really
+is missing until a grace period after it ends.
 """
 
 from __future__ import annotations

@@ -238,3 +238,24 @@ async def test_a_run_nobody_reported_ages_out_and_its_needs_open_again(bot):
     assert [(outcome, parcels) for _, _, outcome, parcels in counts] == [("none", 1)]  # only the count stays
     await bot.stop()
     assert find_canaries(bot.database_files, ["Canary-77", "ул. Канарейки"]) == []
+
+
+async def test_lifting_a_lockdown_just_before_a_postponed_deadline_freezes_nobody(bot):
+    """Lifted at window end + 8 h, a deadline postponed to 8 h 01: nobody had a prompt or a chance yet,
+    so the deadline moves to a full grace period after the lift."""
+    coordinator, first, second, code = await confirmed_run(bot)
+    await bot.send(coordinator, "/lockdown")
+    bot.clock.set(WINDOW_END + timedelta(hours=4, minutes=1))
+    await jobs.run_due(bot.application)  # the deadline, postponed to window end + 8 h 01
+    bot.clock.set(WINDOW_END + timedelta(hours=8))
+    await bot.send(coordinator, "/lockdown off")
+    bot.clock.advance(timedelta(minutes=16))
+    await jobs.run_due(bot.application)
+    assert alerts(bot, coordinator, "Missed check-in") == []
+    assert (await bot.member(first)).status is MemberStatus.ACTIVE
+    await bot.press_label(second, "I'm safe")  # the report prompt has reached them now
+    bot.clock.advance(timedelta(hours=4))
+    await jobs.run_due(bot.application)
+    assert len(alerts(bot, coordinator, "Missed check-in")) == 1
+    assert (await bot.member(first)).status is MemberStatus.FROZEN
+    assert (await bot.member(second)).status is MemberStatus.ACTIVE

@@ -57,6 +57,13 @@ class Schedule(Repository):
             (new_id(), kind, ref_id, to_db(due_at)),
         )
 
+    async def not_before(self, kind: str, moment: datetime) -> int:
+        """Every pending row of this kind due before `moment` moves to `moment`."""
+        return await self.session.run(
+            "UPDATE scheduled SET due_at = ? WHERE kind = ? AND done_at IS NULL AND due_at < ?",
+            (to_db(moment), kind, to_db(moment)),
+        )
+
     async def cancel(self, kind: str, ref_id: int) -> bool:
         return await self.session.run(
             "DELETE FROM scheduled WHERE kind = ? AND ref_id = ? AND done_at IS NULL", (kind, ref_id), erases=False,
