@@ -68,6 +68,10 @@ async def send_details(context: BotContext, member: Member, assignment_id: int) 
         log.warning("details not sent: member=%s error=%s", member.id, type(error).__name__)
         return False
     await detail_service.track(context.store, details, member.chat_id, sent.message_id)
+    if not await detail_service.still_shown(context.store, member.id, assignment_id):
+        await delete_run_details(context, details.run_id, member.id)  # taken back at once
+        log.info("details taken back: member=%s run=%s", member.id, details.run_id)
+        return False
     log.info("details sent: member=%s run=%s", member.id, details.run_id)
     return True
 

@@ -259,3 +259,27 @@ async def test_lifting_a_lockdown_just_before_a_postponed_deadline_freezes_nobod
     assert len(alerts(bot, coordinator, "Missed check-in")) == 1
     assert (await bot.member(first)).status is MemberStatus.FROZEN
     assert (await bot.member(second)).status is MemberStatus.ACTIVE
+
+
+async def test_details_on_their_way_while_the_run_is_called_off_are_taken_back(bot, monkeypatch):
+    """The call-off's cleanup runs before a details message in flight is tracked; the sender checks
+    once more after tracking it and deletes it at once."""
+    from bot.services import details as detail_service
+    from bot.services import runs as run_service
+    from tests.test_journey_runs import PRISONER_NAME
+
+    coordinator, first, second, code = await confirmed_run(bot)
+    coordinator_member = await bot.member(coordinator)
+    track = detail_service.track
+
+    async def called_off_meanwhile(store, details, chat_id, message_id):
+        await run_service.call_off(store, coordinator_member, details.run_id)  # commits in between
+        await track(store, details, chat_id, message_id)
+
+    monkeypatch.setattr(detail_service, "track", called_off_meanwhile)
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Details")
+    sent = [call.result["message_id"] for call in bot.api.calls_to("sendMessage", chat_id=first.chat_id)
+            if PRISONER_NAME in call.params["text"]]
+    assert sent[-1] in bot.api.deleted_ids(first.chat_id)
+    assert bot.last_text(first) == "The details are not available for this task."

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.domain import AssignmentStatus, FacilityRules, RunStatus, TrackedMessage
 from bot.services import claims
-from bot.services.errors import NotFound
+from bot.services.errors import DomainError, NotFound
 from storage.repositories import UnitOfWork
 from storage.store import Store
 
@@ -73,6 +73,18 @@ async def reveal(store: Store, member_id: int, assignment_id: int) -> Details:
     async with store.write_one() as uow:
         await uow.audit.add("details.revealed", actor_id=member_id, subject=details.code)
     return details
+
+
+async def still_shown(store: Store, member_id: int, assignment_id: int) -> bool:
+    """Whether the details may still be in the member's chat: the place is theirs, the run on, its
+    window open. Checked again once a details message is tracked: a call-off or a give-back that
+    committed while the message was on its way cleaned up before it was tracked."""
+    async with store.read() as uow:
+        try:
+            assignment, run = await claims.own_assignment(uow, member_id, assignment_id, SHOWN)
+        except DomainError:
+            return False
+    return run.status is RunStatus.PUBLISHED and uow.clock.now() < run.window_end
 
 
 async def track(store: Store, details: Details, chat_id: int, message_id: int) -> None:
