@@ -240,6 +240,7 @@ class Sandbox:
             self.say("request validation off: api.json not found")
         self.api = FakeBotApi(token=SANDBOX_TOKEN, bot_username=BOT_USERNAME, spec=spec,
                               max_calls=20_000, max_messages_per_chat=500)
+        self.api.now = lambda: self.clock.now().timestamp()  # messages dated by the sandbox's clock
         await self.api.start()
         # The cheapest KDF the store accepts: this database is thrown away on exit and protects nothing.
         self.store = await Store.create(self.data_dir / "parcelbot.db", secrets.token_urlsafe(24),

@@ -11,7 +11,7 @@ by (handlers/transport.py): what the bot sent, and what members and strangers wr
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -26,7 +26,11 @@ class RecentMessages:
         self._chats = chats
         self._ids: OrderedDict[int, deque[tuple[int, datetime]]] = OrderedDict()
 
-    def note(self, chat_id: int, message_id: int) -> None:
+    def note(self, chat_id: int, message_id: int, written_at: datetime | None = None) -> None:
+        """`written_at`: the message's own date. An update that waited at Telegram while the bot was down
+        is aged from when it was written, since Telegram's 48 hours count from then."""
+        now = self._clock.now()
+        at = min(now, written_at) if written_at is not None else now
         ids = self._ids.get(chat_id)
         if ids is None:
             ids = self._ids[chat_id] = deque(maxlen=self._per_chat)
@@ -34,7 +38,7 @@ class RecentMessages:
                 self._ids.popitem(last=False)
         else:
             self._ids.move_to_end(chat_id)
-        ids.append((message_id, self._clock.now()))
+        ids.append((message_id, at))
 
     def forget(self, chat_id: int) -> None:
         """A stranger's chat (or a frozen member's): nothing of it is kept, not even in memory."""
@@ -60,6 +64,6 @@ class RecentMessages:
             return
         chat, message_id = message.get("chat"), message.get("message_id")
         if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(message_id, int):
-            chat_id = chat.get("id")
+            chat_id, date = chat.get("id"), message.get("date")
             if isinstance(chat_id, int):
-                self.note(chat_id, message_id)
+                self.note(chat_id, message_id, datetime.fromtimestamp(date, UTC) if isinstance(date, int) else None)

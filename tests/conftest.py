@@ -68,6 +68,7 @@ async def bot(config: Config, store: Store, clock: FakeClock, fake_api, log_stre
     from tests.harness import Harness
 
     config = dataclasses.replace(config, api_base_url=fake_api.base_url)
+    fake_api.now = lambda: clock.now().timestamp()  # messages are dated by the bot's (fake) clock
     harness = Harness(config=config, store=store, clock=clock, api=fake_api, log_stream=log_stream)
     await harness.start()
     yield harness

@@ -14,7 +14,7 @@ from tests.test_journey_week import WINDOW_END
 
 
 def _private(chat_id: int, message_id: int) -> dict:
-    return {"message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": 0}
+    return {"message_id": message_id, "chat": {"id": chat_id, "type": "private"}}
 
 
 def test_only_the_last_47_hours_of_private_chats_are_kept_and_taking_forgets_them():
@@ -35,6 +35,17 @@ def test_only_the_last_47_hours_of_private_chats_are_kept_and_taking_forgets_the
     for chat_id in (3, 4, 5):
         recent.note(chat_id, 1)
     assert recent.take(3) == [] and recent.take(5) == [1]  # at most `chats` chats, the oldest forgotten
+
+
+def test_a_message_that_waited_at_telegram_is_aged_from_when_it_was_written():
+    """After downtime getUpdates hands over messages up to a day old: Telegram's 48 h count from their date."""
+    clock = FakeClock()
+    recent = RecentMessages(clock)
+    written = clock.now() - timedelta(hours=30)
+    recent.observe([{"update_id": 1, "message": {**_private(1, 7), "date": int(written.timestamp())}},
+                    {"update_id": 2, "message": {**_private(1, 8), "date": int(clock.now().timestamp())}}])
+    clock.advance(timedelta(hours=20))  # 50 h after the first was written, 20 h after the second
+    assert recent.take(1) == [8]
 
 
 async def test_panic_deletes_the_recent_run_lists_and_the_members_own_messages(bot):

@@ -238,6 +238,9 @@ class FakeBotApi:
         self._updates_signal = _Signal()
         self._next_update_id = 1_000_001
         self._next_callback_id = 1
+        # Unix seconds for the `date` of every message; tests point it at their fake clock, so a
+        # message's date and the bot's idea of now agree.
+        self.now: Callable[[], float] = time.time
         self._poll_seq = 0
         self._busy = 0  # non-getUpdates requests being answered
         self._open_handlers = 0
@@ -379,7 +382,7 @@ class FakeBotApi:
             "message_id": state.take_message_id(),
             "from": user,
             "chat": state.chat,
-            "date": int(time.time()),
+            "date": int(self.now()),
             "text": text,
         }
         entities = _command_entities(text)
@@ -425,7 +428,7 @@ class FakeBotApi:
         if state is None or old is None or old.get("from", {}).get("id") != user_id:
             raise LookupError(f"user {user_id} has no message {message_id} to edit")
         edited = {k: v for k, v in old.items() if k != "entities"}
-        edited.update(text=new_text, edit_date=int(time.time()))
+        edited.update(text=new_text, edit_date=int(self.now()))
         entities = _command_entities(new_text)
         if entities:
             edited["entities"] = entities
@@ -832,7 +835,7 @@ class FakeBotApi:
             "message_id": state.take_message_id(),
             "from": self.bot_user,
             "chat": state.chat,
-            "date": int(time.time()),
+            "date": int(self.now()),
         }
         reply = params.get("reply_parameters")
         if isinstance(reply, dict):
@@ -915,7 +918,7 @@ class FakeBotApi:
         unchanged = {k: v for k, v in old.items() if k != "edit_date"}
         if edited == unchanged:
             raise ApiError(400, _NOT_MODIFIED)
-        edited["edit_date"] = int(time.time())
+        edited["edit_date"] = int(self.now())
         state.put(edited)
         return edited
 
