@@ -43,7 +43,6 @@ from handlers.context import BotContext, Runtime
 from handlers.errors import on_error
 from handlers.gate import gate
 from handlers.ordering import PerPersonOrder
-from handlers.recent import RecentMessages
 from handlers.transport import AiohttpRequest
 from schedules import jobs as due_work
 from storage.store import Store
@@ -60,8 +59,7 @@ def make_runtime(config: Config, store: Store, clock: Clock | None = None) -> Ru
             "bad_code": (config.bad_codes_per_hour, 3600.0),
         },
     )
-    return Runtime(config=config, store=store, clock=clock, limiter=limiter, bot_username=config.bot_username,
-                   recent=RecentMessages(clock))
+    return Runtime(config=config, store=store, clock=clock, limiter=limiter, bot_username=config.bot_username)
 
 
 def file_url_for(api_base_url: str) -> str:
@@ -117,7 +115,6 @@ def build_application(
     runtime: Runtime, *, rate_limiter: bool = True, application_class: type[Application] = Application
 ) -> Application:
     config = runtime.config
-    noted = runtime.recent.observe if runtime.recent is not None else None
     builder = (
         ApplicationBuilder()
         .application_class(application_class)
@@ -129,8 +126,8 @@ def build_application(
         .defaults(Defaults(protect_content=True, tzinfo=config.tz))
         # aiohttp instead of httpx: half the CPU per Bot API call (handlers/transport.py).
         # Both note the message ids they see, so /panic and a freeze can delete the last 47 h of a chat.
-        .request(AiohttpRequest(pool_size=64, on_result=noted))
-        .get_updates_request(AiohttpRequest(pool_size=1, on_result=noted))
+        .request(AiohttpRequest(pool_size=64, on_result=runtime.recent.observe))
+        .get_updates_request(AiohttpRequest(pool_size=1, on_result=runtime.recent.observe))
         # Different people's updates at once, each person's in order (handlers/ordering.py).
         .concurrent_updates(PerPersonOrder())
         .post_init(_post_init)

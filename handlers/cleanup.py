@@ -75,11 +75,13 @@ async def delete_later(store: Store, member_id: int, message: Message | None, ki
                                  message_id=message.message_id, delete_after=uow.clock.now() + timedelta(hours=hours))
 
 
-async def delete_recent(bot: Bot, recent: RecentMessages | None, chat_id: int) -> None:
-    """Everything noted in the chat in the last 47 hours (handlers/recent.py), 100 ids per call: on a
-    panic or a freeze the run lists and reminders go too, not only the tracked details. Best effort:
-    what fails stays (and a restart forgets what was noted)."""
-    if recent is None or not chat_id:
+async def clear_chat(bot: Bot, store: Store, recent: RecentMessages, messages: Iterable[TrackedMessage],
+                     chat_id: int) -> None:
+    """A panic, a freeze, a revoke, a missed check-in: the member's tracked messages, then everything noted
+    in their chat in the last 47 hours (handlers/recent.py: the run lists and reminders too), 100 ids per
+    call. Best effort for the second: what fails stays (and a restart forgets what was noted)."""
+    await delete_tracked(bot, store, messages)
+    if not chat_id:
         return
     ids = recent.take(chat_id)
     for start in range(0, len(ids), DELETE_BATCH):

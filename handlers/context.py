@@ -12,9 +12,9 @@ from bot.config import Config
 from bot.domain import Member
 from bot.i18n import Translator, translator
 from bot.services.limits import InboundLimiter
+from handlers.recent import RecentMessages
 
 if TYPE_CHECKING:
-    from handlers.recent import RecentMessages
     from storage.store import Store
 
 
@@ -28,7 +28,11 @@ class Runtime:
     limiter: InboundLimiter
     bot_username: str = ""
     extras: dict = field(default_factory=dict)
-    recent: RecentMessages | None = None  # message ids of the last 47 h per chat, for /panic and freezes
+    # Message ids of the last 47 h per chat (in memory only), for /panic and freezes; read by the transport.
+    recent: RecentMessages = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recent = RecentMessages(self.clock)
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):

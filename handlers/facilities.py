@@ -429,7 +429,7 @@ def _set_hours(data, text):
         raise inputs.InputError("Please give hours for every chosen day, or one span for the other days, e.g. "
                                 "09:00-13:00, Sat 10:00-17:00.")
     if rest is not None and named_days.issuperset(days):  # a span for "the other days", and there are none
-        raise inputs.InputError("Please send the hours as 09:00-13:00, or per day: Tue 09:00-13:00, Sat 10:00-17:00.")
+        raise inputs.InputError(inputs.HOURS_BY_DAY_HELP)
     data["days"] = days
     data["windows"] = named + [[day, *rest] for day in days if day not in named_days] if rest else named
     data["hours"] = "-".join(rest or named[0][1:])  # what a day ticked later gets

@@ -83,7 +83,7 @@ async def _admit(update: Update, context: BotContext) -> None:
 async def turn_away(update: Update, context: BotContext, *, forget: bool = True) -> NoReturn:
     """The neutral line; `forget`: the chat's message ids (theirs and ours) are not kept even in memory."""
     await neutral(update, context)
-    if forget and context.runtime.recent is not None and update.effective_chat is not None:
+    if forget and update.effective_chat is not None:
         context.runtime.recent.forget(update.effective_chat.id)
     raise ApplicationHandlerStop
 

@@ -14,7 +14,7 @@ from bot.services.errors import LastCoordinator, NotAllowed, NotFound
 from bot.services.limits import Verdict
 from handlers import flows
 from handlers.buttons import keyboard_for
-from handlers.cleanup import delete_in_chat, delete_recent, delete_tracked
+from handlers.cleanup import clear_chat, delete_in_chat, delete_tracked
 from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
 from handlers.notify import tell_coordinators
@@ -288,11 +288,8 @@ async def member_trust(update: Update, context: BotContext, payload: dict[str, A
 
 async def member_freeze(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     async def change():
-        target = await _member(context, payload["id"])
         cleanup = await membership.freeze(context.store, context.me, payload["id"], "coordinator")
-        await delete_tracked(context.bot, context.store, cleanup.messages)
-        if target is not None:
-            await delete_recent(context.bot, context.runtime.recent, target.chat_id)
+        await clear_chat(context.bot, context.store, context.runtime.recent, cleanup.messages, cleanup.chat_id)
         await reply(update, context.t("{pseudonym} is frozen.", pseudonym=cleanup.pseudonym))
         await _update_menu_of(context, payload["id"])
         await _announce_released(context, cleanup)
@@ -320,12 +317,10 @@ async def member_revoke(update: Update, context: BotContext, payload: dict[str, 
 
 async def member_revoke_confirm(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     async def change():
-        target = await _member(context, payload["id"])  # its chat id, read before the revoke erases it
         cleanup = await membership.revoke(context.store, context.me, payload["id"])
-        await delete_tracked(context.bot, context.store, cleanup.messages)
-        if target is not None:
-            await delete_recent(context.bot, context.runtime.recent, target.chat_id)
-            await clear_menu(context.bot, target.chat_id)
+        await clear_chat(context.bot, context.store, context.runtime.recent, cleanup.messages, cleanup.chat_id)
+        if cleanup.chat_id:
+            await clear_menu(context.bot, cleanup.chat_id)
         await reply(update, context.t("{pseudonym} is revoked.", pseudonym=cleanup.pseudonym))
         await tell_coordinators(context, "{pseudonym} was revoked by {actor}.", pseudonym=cleanup.pseudonym,
                                 actor=context.me.pseudonym)
@@ -376,8 +371,8 @@ async def panic(update: Update, context: BotContext) -> None:
     restart, the bot cannot find."""
     member = context.me
     cleanup, frozen = await membership.panic(context.store, member)
-    await delete_tracked(context.bot, context.store, cleanup.messages)
-    await delete_recent(context.bot, context.runtime.recent, member.chat_id)  # /panic itself among them
+    # /panic itself is among the recent messages
+    await clear_chat(context.bot, context.store, context.runtime.recent, cleanup.messages, cleanup.chat_id)
     if update.message is not None:
         await delete_in_chat(context.bot, update.message.chat_id, update.message.message_id)
     await tell_coordinators(context, "Emergency: {pseudonym} pressed panic. Their account is frozen."

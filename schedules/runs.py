@@ -18,7 +18,7 @@ from bot.services import buttons as button_service
 from bot.services import outcomes, run_jobs
 from bot.services import runs as run_service
 from bot.services.buttons import Choice
-from handlers.cleanup import delete_recent, delete_tracked
+from handlers.cleanup import clear_chat
 from handlers.commands_menu import clear_menu
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
@@ -187,13 +187,12 @@ async def checkin_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
     """Window end + grace and no check-in: alert coordinators at once and freeze the volunteer (in this
     transaction, so it is never lost); their tracked messages are deleted right after.
 
-    In lockdown volunteers cannot check in (only coordinators are served), so the deadline moves on by
-    one grace period at a time: it falls a grace period after service is back, once the postponed
-    report prompt has reached them. Otherwise a lockdown would freeze everyone out on a run and bury
-    a real detention among false alarms."""
+    In lockdown volunteers cannot check in (only coordinators are served), so the deadline waits like
+    every other job, and lifting the lockdown moves it a full grace period on (bot/services/lockdown.py).
+    Otherwise a lockdown would freeze everyone out on a run and bury a real detention among false
+    alarms."""
     if _locked(context):
-        grace = timedelta(hours=context.runtime.config.checkin_grace_hours)
-        await uow.schedule.postpone(run_jobs.CHECKIN_DEADLINE, ref_id, uow.clock.now() + grace)
+        await _postpone(uow, run_jobs.CHECKIN_DEADLINE, ref_id)
         return None
     missed = await outcomes.missed_checkin_in(uow, ref_id, context.runtime.config.second_alert_hours)
     if missed is None:
@@ -202,10 +201,9 @@ async def checkin_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
     async def send() -> None:
         await tell_coordinators(context, "Missed check-in: {pseudonym}, task {code}. Their account is frozen.",
                                 pseudonym=missed.pseudonym, code=missed.code)
-        if missed.messages:
-            await delete_tracked(context.bot, context.store, missed.messages)
-        if missed.chat_id:  # whoever holds the phone now sees only /start in the menu, and no recent run lists
-            await delete_recent(context.bot, context.runtime.recent, missed.chat_id)
+        # Whoever holds the phone now finds no details, no recent run lists, only /start in the menu.
+        await clear_chat(context.bot, context.store, context.runtime.recent, missed.messages, missed.chat_id or 0)
+        if missed.chat_id:
             await clear_menu(context.bot, missed.chat_id)
 
     return send

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.domain import AssignmentStatus, FacilityRules, RunStatus, TrackedMessage
+from bot.domain import Assignment, AssignmentStatus, FacilityRules, Run, RunStatus, TrackedMessage
 from bot.services import claims
 from bot.services.errors import DomainError, NotFound
 from storage.repositories import UnitOfWork
@@ -42,13 +42,20 @@ class Details:
     parcels: tuple[ParcelDetails, ...] = field(repr=False)
 
 
-async def _gather(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
-    """Check that the place is the member's and live, and gather the details."""
+async def _shown(uow: UnitOfWork, member_id: int, assignment_id: int) -> tuple[Assignment, Run]:
+    """The member's own live place on a published run whose window is still open, or NotFound.
+
+    Only until the window closes: afterwards nobody needs the details to hand a parcel in, and a run
+    left unreported stays published, so without this they could be fetched again from a seized phone."""
     assignment, run = await claims.own_assignment(uow, member_id, assignment_id, SHOWN)
-    # Only until the window closes: afterwards nobody needs them to hand a parcel in, and a run left
-    # unreported stays published, so without this they could be fetched again from a seized phone.
     if run.status is not RunStatus.PUBLISHED or uow.clock.now() >= run.window_end:
         raise NotFound()
+    return assignment, run
+
+
+async def _gather(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
+    """Check that the place is the member's and live, and gather the details."""
+    assignment, run = await _shown(uow, member_id, assignment_id)
     facility = await uow.facilities.get(run.facility_id)
     if facility is None:
         raise NotFound()
@@ -81,10 +88,10 @@ async def still_shown(store: Store, member_id: int, assignment_id: int) -> bool:
     committed while the message was on its way cleaned up before it was tracked."""
     async with store.read() as uow:
         try:
-            assignment, run = await claims.own_assignment(uow, member_id, assignment_id, SHOWN)
+            await _shown(uow, member_id, assignment_id)
         except DomainError:
             return False
-    return run.status is RunStatus.PUBLISHED and uow.clock.now() < run.window_end
+    return True
 
 
 async def track(store: Store, details: Details, chat_id: int, message_id: int) -> None:

@@ -120,6 +120,7 @@ def hours(text: str) -> tuple[str, str]:
     return start, end
 
 
+HOURS_BY_DAY_HELP = "Please send the hours as 09:00-13:00, or per day: Tue 09:00-13:00, Sat 10:00-17:00."
 _DAY_AND_HOURS = re.compile(r"^(?:(?P<day>[^\d\s]+)\s*)?(?P<span>\d.*)$")
 MAX_WINDOWS = 14  # two a day is the most any facility list shows
 
@@ -128,7 +129,7 @@ def hours_by_day(text: str, weekday_of: Callable[[str], int | None]) -> list[tup
     """"09:00-13:00" (every chosen day), or per day: "Tue 09:00-13:00, Sat 10:00-17:00"; one span
     without a day there is for the chosen days not named. A day named twice has two windows.
     `weekday_of` reads a typed weekday in the member's language (bot.i18n.weekday_from_name)."""
-    message = "Please send the hours as 09:00-13:00, or per day: Tue 09:00-13:00, Sat 10:00-17:00."
+    message = HOURS_BY_DAY_HELP
     parts = [part for part in re.split(r"[,;\n]+", text) if part.strip()]
     if not parts or len(parts) > MAX_WINDOWS:
         raise InputError(message)

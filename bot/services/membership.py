@@ -26,6 +26,7 @@ class Cleanup:
     pseudonym: str
     messages: tuple[TrackedMessage, ...] = field(default=(), repr=False)
     released_runs: tuple[int, ...] = ()
+    chat_id: int = field(default=0, repr=False)  # the member's chat, read before any erasure: to clear it
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ async def freeze_in(uow: UnitOfWork, actor: Member | None, member_id: int, reaso
     await uow.tokens.revoke_member(member_id)
     await uow.conversations.clear(member_id)
     await uow.audit.add(f"member.frozen.{reason}", actor_id=actor.id if actor else None, subject=target.pseudonym)
-    return Cleanup(target.pseudonym, messages, released)
+    return Cleanup(target.pseudonym, messages, released, target.chat_id)
 
 
 async def reinstate(store: Store, actor: Member, member_id: int) -> Member:
@@ -228,7 +229,7 @@ async def revoke(store: Store, actor: Member, member_id: int) -> Cleanup:
         await uow.conversations.clear(member_id)
         await uow.members.revoke(member_id)
         await uow.audit.add("member.revoked", actor_id=actor.id, subject=target.pseudonym)
-    return Cleanup(target.pseudonym, messages, released)
+    return Cleanup(target.pseudonym, messages, released, target.chat_id)
 
 
 async def panic(store: Store, member: Member) -> tuple[Cleanup, bool]:
@@ -249,7 +250,7 @@ async def panic(store: Store, member: Member) -> tuple[Cleanup, bool]:
         await uow.tokens.revoke_member(member.id)
         await uow.conversations.clear(member.id)
         await uow.audit.add("member.panic", actor_id=member.id, subject=target.pseudonym)
-    return Cleanup(target.pseudonym, messages, released), frozen
+    return Cleanup(target.pseudonym, messages, released, target.chat_id), frozen
 
 
 async def forget(store: Store, member: Member) -> Cleanup:
