@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -295,6 +296,18 @@ class TrackedMessage:
     chat_id: int = field(repr=False)
     message_id: int = field(repr=False)
     run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HeldNotice:
+    """A notice a lockdown held back, to send once it is lifted; message and values are sealed."""
+
+    id: int
+    member_id: int
+    held_at: datetime
+    message: str = field(repr=False)  # the msgid, translated into the member's language when sent
+    values: dict[str, Any] = field(repr=False, default_factory=dict)
+    silent: bool = False
 
 
 @dataclass(frozen=True)

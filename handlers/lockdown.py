@@ -10,7 +10,7 @@ from telegram import Update
 from bot.services import lockdown as lockdown_service
 from handlers.cleanup import delete_tracked
 from handlers.context import BotContext
-from handlers.notify import tell_coordinators
+from handlers.notify import send_held, tell_coordinators
 from handlers.ui import reply
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ async def lockdown(update: Update, context: BotContext) -> None:
     context.runtime.extras["lockdown"] = turning_on
     log.warning("lockdown %s by member=%s", "on" if turning_on else "off", context.me.id)
     if not turning_on:
-        await tell_coordinators(context, "Service is restored: lockdown is off.")
+        sent = await send_held(context)
+        await tell_coordinators(context, "Service is restored: lockdown is off. Messages held back meanwhile, "
+                                "now sent: {count}.", count=sent)
         return
     deleted = await delete_tracked(context.bot, context.store, messages)
     await tell_coordinators(context, "Lockdown is on: only coordinators are served. {count} messages deleted.",

@@ -15,17 +15,21 @@ log = logging.getLogger(__name__)
 
 
 def held_back(context: BotContext, member: Member) -> bool:
-    """Who must hear nothing from the bot. A frozen or revoked member: whoever holds their phone learns
-    nothing more (callers filter already; this is the last check). In lockdown, everyone but
+    """Who must hear nothing from the bot now. A frozen or revoked member: whoever holds their phone
+    learns nothing more (callers filter already; this is the last check). In lockdown, everyone but
     coordinators: not even what a coordinator's own action (an approval, a run called off, a family's
-    request answered) would tell them."""
+    request answered) would tell them, until it is lifted (`send_to_member` keeps such notices)."""
     if not member.usable:
         log.info("message held back, member not active: member=%s", member.id)
         return True
-    if context.runtime.extras.get("lockdown") and not member.is_coordinator:
+    if _locked(context) and not member.is_coordinator:
         log.info("message held back in lockdown: member=%s", member.id)
         return True
     return False
+
+
+def _locked(context: BotContext) -> bool:
+    return bool(context.runtime.extras.get("lockdown"))
 
 
 async def send_to_member(context: BotContext, member: Member, message: str, /, *, silent: bool = False,
@@ -33,8 +37,12 @@ async def send_to_member(context: BotContext, member: Member, message: str, /, *
     """Send one translated message; returns the Telegram message id, or None if it could not go.
 
     A 403 means the member blocked the bot: recorded as unreachable so coordinators can see it.
+    During a lockdown the notice is kept, sealed, and sent once it is lifted (`send_held`).
     """
     if held_back(context, member):
+        if member.usable:  # held back by the lockdown alone
+            async with context.store.write_one() as uow:
+                await uow.notices.hold(member.id, message, values, silent=silent)
         return None
     text = translator(member.language)(message, **values)
     try:
@@ -73,6 +81,34 @@ async def _send_with_retries(context: BotContext, chat_id: int, text: str, silen
             log.info("send retry %s after %s", attempt + 1, "network error")
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+HELD_BATCH = 100
+
+
+async def send_held(context: BotContext) -> int:
+    """The notices a lockdown held back, oldest first, once it is lifted; returns how many went out.
+
+    Each batch is deleted in the transaction that reads it, before its messages go: a crash loses a
+    notice, never repeats one (as with scheduled sends, schedules/jobs.py). Each member is read again
+    at sending: one frozen or revoked meanwhile hears nothing, and a lockdown begun again keeps the
+    rest for its end."""
+    sent = 0
+    while not _locked(context):
+        async with context.store.read() as uow:
+            if not await uow.notices.waiting():
+                break
+        async with context.store.write() as uow:
+            notices = await uow.notices.take(HELD_BATCH)
+            members = await uow.members.many(notice.member_id for notice in notices)
+        for notice in notices:
+            member = members.get(notice.member_id)
+            if member is not None and await send_to_member(context, member, notice.message, silent=notice.silent,
+                                                           **notice.values) is not None:
+                sent += 1
+    if sent:
+        log.info("held notices sent: count=%s", sent)
+    return sent
 
 
 async def tell_coordinators(context: BotContext, message: str, /, **values: object) -> None:

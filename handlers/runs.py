@@ -222,12 +222,17 @@ async def call_off(update: Update, context: BotContext, payload: dict[str, Any])
         await answer_button(update, _error_text(context, error))
         return
     await delete_run_details(context, called_off.run_id)
-    told = 0  # those the message reached: not anyone who blocked the bot, nobody during a lockdown
+    told = 0  # those the message reached: not anyone who blocked the bot; in a lockdown, nobody yet
     for member in called_off.to_tell:
         told += await send_to_member(context, member, CALLED_OFF_NOTICE, code=called_off.code) is not None
     log.info("run called off: run=%s told=%s", called_off.run_id, told)
-    await show(update, context, t("{code} is called off; its needs are open again. Volunteers told: {count}.",
-                                  code=called_off.code, count=told), edit=True)
+    if context.runtime.extras.get("lockdown") and called_off.to_tell:
+        done = t("{code} is called off; its needs are open again. Its volunteers will be told when the lockdown "
+                 "ends.", code=called_off.code)
+    else:
+        done = t("{code} is called off; its needs are open again. Volunteers told: {count}.", code=called_off.code,
+                 count=told)
+    await show(update, context, done, edit=True)
 
 
 async def call_off_keep(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

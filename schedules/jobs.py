@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from handlers.cleanup import delete_tracked
 from handlers.context import BotContext
+from handlers.notify import send_held
 from storage.repositories import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ async def run_due(application: Application) -> int:
         await delete_due_messages(context)
     except Exception as error:  # noqa: BLE001 - retried next round
         log.warning("message deletion round failed: %s", type(error).__name__)
+    try:
+        # Lifting a lockdown sends them at once; this catches a restart in between.
+        await send_held(context)
+    except Exception as error:  # noqa: BLE001 - retried next round
+        log.warning("held notices round failed: %s", type(error).__name__)
     return done
 
 

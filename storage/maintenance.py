@@ -50,6 +50,7 @@ SEALED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("parcels", "contents", "id"),
     ("parcels", "outcome_note", "id"),
     ("tracked_messages", "target", "id"),
+    ("held_notices", "notice", "id"),
     ("audit", "entry", "id"),
     ("callback_tokens", "payload", "lower(hex(token_hash))"),
     ("conversations", "data", "member_id"),

@@ -241,7 +241,20 @@ QUERY_INDEXES = [
     "CREATE INDEX needs_prisoner ON needs (prisoner_id, status)",
 ]
 
+# Notices a lockdown held back, sent once it is lifted (storage/repositories/notices.py).
+HELD_NOTICES = [
+    """CREATE TABLE held_notices (
+        id INTEGER PRIMARY KEY,
+        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+        held_at TEXT NOT NULL,
+        seq INTEGER NOT NULL,                -- the order they were held in (ids are random)
+        notice BLOB NOT NULL                 -- sealed JSON: message id and its values
+    )""",
+    "CREATE INDEX held_notices_member ON held_notices (member_id)",
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "initial domain model", INITIAL),
     (2, "indexes for the per-update queries", QUERY_INDEXES),
+    (3, "notices held back in a lockdown", HELD_NOTICES),
 ]

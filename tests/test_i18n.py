@@ -98,6 +98,17 @@ def test_notification_first_lines_stay_neutral_in_every_language(language):
     assert offenders == []
 
 
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_what_families_hear_unasked_does_not_use_the_word_for_a_prison_parcel(language):
+    """"Передача" (and Belarusian "перадача") is what a parcel into a prison is called: a lock screen
+    showing it says as much as "prisoner" would. Coordinators' own views may use it; notices may not."""
+    from handlers.family import NOTICE
+
+    t = translator(language)
+    for notice in (t(NOTICE), t("Update: a parcel was handed in on {date}.", date="03.12.2026")):
+        assert "передач" not in notice.casefold() and "перадач" not in notice.casefold(), notice
+
+
 def test_no_message_is_built_from_pieces_in_code():
     """t(f"..."), t("a" + b) or t("..." % x) can never match a catalogue entry: one id with placeholders."""
     _, dynamic = extract(ROOT)

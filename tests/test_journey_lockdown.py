@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from bot.domain import Role
+from bot.domain import MemberStatus, Role
+from handlers.notify import send_held, send_to_member
+from schedules import jobs
+from tests.canary import find_canaries
 
 NEUTRAL = "This is a private bot."
+FAMILY_NOTICE = "There is an update on your request. Open /status."
 
 
 async def _tracked_message(bot, person):
@@ -63,8 +67,9 @@ async def test_lockdown_can_stop_the_process(bot):
     assert "passphrase" in bot.last_text(coordinator)
 
 
-async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing(bot):
-    """Approving a claim or calling a run off tells the volunteer: in lockdown neither notice reaches them."""
+async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing_until_it_is_lifted(bot):
+    """Approving a claim or calling a run off tells the volunteer: in lockdown neither notice reaches them.
+    Both are kept, sealed, and go out in order once the lockdown is lifted."""
     from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
 
     stop_polling_job(bot)
@@ -86,24 +91,104 @@ async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing(bot):
     await bot.press_label(coordinator, "Call off a task")
     await bot.press_label(coordinator, f"Call off {code}")
     await bot.press_label(coordinator, "Yes, call it off")
-    assert bot.last_text(coordinator) == f"{code} is called off; its needs are open again. Volunteers told: 0."
+    assert bot.last_text(coordinator) == (f"{code} is called off; its needs are open again. Its volunteers will be "
+                                          "told when the lockdown ends.")
     assert len(bot.texts(newcomer)) == heard  # no "confirmed", no "called off"
     assert "message held back in lockdown" in bot.logs()
+    await jobs.run_due(bot.application)  # the scheduler's round keeps them too while locked down
+    assert len(bot.texts(newcomer)) == heard
+    await bot.stop()
+    assert find_canaries(bot.database_files, ["is confirmed", "There is no need to go"]) == []  # held sealed
+    await bot.start()
+
+    await bot.send(coordinator, "/lockdown off")
+    assert bot.texts(newcomer)[heard:] == [
+        f"Your place on {code} is confirmed. Press Details in /myruns when you need them.",
+        f"Update: task {code} is called off. There is no need to go. Thank you.",
+    ]
+    assert bot.last_text(coordinator) == ("Service is restored: lockdown is off. Messages held back meanwhile, "
+                                          "now sent: 2.")
+    await jobs.run_due(bot.application)  # sent once, never again
+    assert len(bot.texts(newcomer)) == heard + 2
+    async with bot.store.read() as uow:
+        assert not await uow.notices.waiting()
+
+
+async def _held_notice_for(bot, person) -> None:
+    """A notice sent to `person` while the bot is locked down (a family's request answered, say)."""
+    context = jobs.context_for(bot.application)
+    assert await send_to_member(context, await bot.member(person), FAMILY_NOTICE) is None
+
+
+async def test_a_member_frozen_or_erased_during_the_lockdown_gets_nothing_held_for_them(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    kept, frozen, erased = [await bot.join(Role.FAMILY) for _ in range(3)]
+    await bot.send(coordinator, "/lockdown")
+    for person in (kept, frozen, erased):
+        await _held_notice_for(bot, person)
+    frozen_id, erased_id = (await bot.member(frozen)).id, (await bot.member(erased)).id
+    async with bot.store.write() as uow:
+        await uow.members.set_status(frozen_id, MemberStatus.FROZEN)
+        await uow.members.erase(erased_id)
+    heard = {person.chat_id: len(bot.texts(person)) for person in (kept, frozen, erased)}
+
+    await bot.send(coordinator, "/lockdown off")
+    assert bot.texts(kept)[heard[kept.chat_id]:] == [FAMILY_NOTICE]
+    assert len(bot.texts(frozen)) == heard[frozen.chat_id]
+    assert len(bot.texts(erased)) == heard[erased.chat_id]
+    async with bot.store.read() as uow:
+        assert not await uow.notices.waiting()  # what could not go is not kept either
+
+
+async def test_a_frozen_member_gets_nothing_held_and_a_lockdown_begun_again_keeps_the_rest(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    family = await bot.join(Role.FAMILY)
+    await bot.send(coordinator, "/lockdown")
+    await _held_notice_for(bot, family)
+    member_id = (await bot.member(family)).id
+    async with bot.store.write() as uow:
+        await uow.members.set_status(member_id, MemberStatus.FROZEN)
+    await _held_notice_for(bot, family)  # frozen: not even kept
+    async with bot.store.read() as uow:
+        assert len(await uow.session.all("SELECT id FROM held_notices")) == 1
+
+    async with bot.store.write() as uow:
+        await uow.members.set_status(member_id, MemberStatus.ACTIVE)
+    bot.runtime.extras["lockdown"] = True  # locked again before the round: the notice waits on
+    context = jobs.context_for(bot.application)
+    assert await send_held(context) == 0
+    bot.runtime.extras["lockdown"] = False
+    heard = len(bot.texts(family))
+    assert await send_held(context) == 1
+    assert bot.texts(family)[heard:] == [FAMILY_NOTICE]
+
+
+async def test_held_notices_age_out_with_retention(bot):
+    from bot.services.retention import RetentionPolicy, run_retention
+
+    coordinator = await bot.join(Role.COORDINATOR)
+    family = await bot.join(Role.FAMILY)
+    await bot.send(coordinator, "/lockdown")
+    await _held_notice_for(bot, family)
+    policy = RetentionPolicy(run_days=14)
+    bot.clock.advance(timedelta(days=13))
+    assert (await run_retention(bot.store, policy))["held_notices"] == 0
+    bot.clock.advance(timedelta(days=2))
+    assert (await run_retention(bot.store, policy))["held_notices"] == 1
+    heard = len(bot.texts(family))
+    await bot.send(coordinator, "/lockdown off")
+    assert len(bot.texts(family)) == heard
 
 
 async def test_a_frozen_member_hears_nothing_whatever_sends_to_them(bot):
     """The last check behind every caller's own filter: a notice addressed to a frozen member stays unsent."""
-    from bot.domain import MemberStatus
-    from handlers.notify import send_to_member
-    from schedules.jobs import context_for
-
     family = await bot.join(Role.FAMILY)
     member = await bot.member(family)
     async with bot.store.write() as uow:
         await uow.members.set_status(member.id, MemberStatus.FROZEN)
     heard = len(bot.texts(family))
     frozen = await bot.member(family)
-    assert await send_to_member(context_for(bot.application), frozen, "Update: a parcel was handed in on {date}.",
+    assert await send_to_member(jobs.context_for(bot.application), frozen, "Update: a parcel was handed in on {date}.",
                                 date="01.12.2026") is None
     assert len(bot.texts(family)) == heard
 

@@ -49,6 +49,8 @@ async def run_retention(store: Store, policy: RetentionPolicy) -> dict[str, int]
         erased["conversations"] = await uow.conversations.erase_older_than(
             now - timedelta(hours=policy.conversation_hours)
         )
+        # Held back by a lockdown that outlasted a run's whole record: what they said is moot.
+        erased["held_notices"] = await uow.notices.erase_before(run_cutoff)
         if any(erased.values()):
             uow.session.mark_erased()
             await uow.audit.add("retention", actor_id=None,

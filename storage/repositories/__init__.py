@@ -17,6 +17,7 @@ from storage.repositories.members import Members
 from storage.repositories.messages import TrackedMessages
 from storage.repositories.meta import Meta
 from storage.repositories.needs import Needs
+from storage.repositories.notices import HeldNotices
 from storage.repositories.prisoners import Prisoners
 from storage.repositories.reports import Reports
 from storage.repositories.requests import Requests
@@ -27,7 +28,7 @@ from storage.repositories.tokens import CallbackTokens, LiveTokens
 
 
 def _repository(cls: type) -> Any:
-    """A repository made on first use (a use case touches two or three of the sixteen; building all
+    """A repository made on first use (a use case touches two or three of the seventeen; building all
     of them for every session was measurable on every update), then kept for the session."""
 
     def make(uow: UnitOfWork) -> Any:
@@ -43,6 +44,7 @@ class UnitOfWork:
     invites: Invites = _repository(Invites)
     audit: Audit = _repository(Audit)
     messages: TrackedMessages = _repository(TrackedMessages)
+    notices: HeldNotices = _repository(HeldNotices)
     meta: Meta = _repository(Meta)
     conversations: Conversations = _repository(Conversations)
     areas: Areas = _repository(Areas)
