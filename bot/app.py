@@ -33,6 +33,7 @@ from handlers import (
     lockdown,
     members,
     needs,
+    partners,
     prisoners,
     reports,
     run_details,
@@ -47,6 +48,8 @@ from handlers.transport import AiohttpRequest
 from schedules import jobs as due_work
 from storage.store import Store
 
+PARTNER_MESSAGES_PER_HOUR = 30  # two people arranging a handover; more is a flood, not a conversation
+
 
 def make_runtime(config: Config, store: Store, clock: Clock | None = None) -> Runtime:
     clock = clock or SystemClock()
@@ -57,6 +60,7 @@ def make_runtime(config: Config, store: Store, clock: Clock | None = None) -> Ru
             "list_view": (config.list_views_per_hour, 3600.0),
             "claim": (config.claims_per_day, 86400.0),
             "bad_code": (config.bad_codes_per_hour, 3600.0),
+            "partner_message": (PARTNER_MESSAGES_PER_HOUR, 3600.0),
         },
     )
     return Runtime(config=config, store=store, clock=clock, limiter=limiter, bot_username=config.bot_username)
@@ -71,7 +75,7 @@ def file_url_for(api_base_url: str) -> str:
 # Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
 # optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
 FEATURE_MODULES = (common, coordinator, members, lockdown, facilities, prisoners, needs, family, runs, reports,
-                   run_details, run_reports, board)
+                   run_details, run_reports, partners, board)
 
 
 def register_handlers(application: Application) -> None:

@@ -357,6 +357,7 @@ MY_RUN_BUTTONS: list[tuple[str, str]] = [
     ("Details {code}", "runs.details"), ("Confirm {code}", "runs.confirm"), ("Report {code}", "runs.report"),
     ("I'm safe {code}", "runs.safe"), ("Give back {code}", "runs.release"),
 ]
+PARTNER_BUTTON = [(N_("Message partner {code}"), "runs.partner")]  # runs with two places (handlers/partners.py)
 BUTTONS_PER_ROW = 3
 
 
@@ -376,8 +377,9 @@ async def my_runs(update: Update, context: BotContext) -> None:
         waiting = {"awaiting_approval": t("waiting for a coordinator"), "confirmed": t("confirmed")}.get(
             item.status, t("yours"))
         text.append(f"{run_text(context, item.line, places=False)} · {waiting}")
+        buttons = MY_RUN_BUTTONS + (PARTNER_BUTTON if item.line.places > 1 else [])
         choices = [Choice(t(label, code=item.line.code), action, {"assignment": item.assignment_id})
-                   for label, action in MY_RUN_BUTTONS]
+                   for label, action in buttons]
         rows += [choices[i:i + BUTTONS_PER_ROW] for i in range(0, len(choices), BUTTONS_PER_ROW)]
     await show(update, context, "\n".join(text), rows)
 

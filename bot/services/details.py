@@ -19,6 +19,9 @@ from storage.store import Store
 SHOWN = (AssignmentStatus.CLAIMED, AssignmentStatus.CONFIRMED)
 KEEP_FOR = timedelta(hours=47)  # Telegram lets a bot delete its messages for 48 h; one hour to spare
 KIND = "details"
+# What a run leaves in volunteers' chats and takes away when it closes or a place goes: the details,
+# and the messages partners on the run sent each other (bot/services/partners.py).
+RUN_KINDS = (KIND, "partner")
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Details:
     parcels: tuple[ParcelDetails, ...] = field(repr=False)
 
 
-async def _shown(uow: UnitOfWork, member_id: int, assignment_id: int) -> tuple[Assignment, Run]:
+async def live_place(uow: UnitOfWork, member_id: int, assignment_id: int) -> tuple[Assignment, Run]:
     """The member's own live place on a published run whose window is still open, or NotFound.
 
     Only until the window closes: afterwards nobody needs the details to hand a parcel in, and a run
@@ -55,7 +58,7 @@ async def _shown(uow: UnitOfWork, member_id: int, assignment_id: int) -> tuple[A
 
 async def _gather(uow: UnitOfWork, member_id: int, assignment_id: int) -> Details:
     """Check that the place is the member's and live, and gather the details."""
-    assignment, run = await _shown(uow, member_id, assignment_id)
+    assignment, run = await live_place(uow, member_id, assignment_id)
     facility = await uow.facilities.get(run.facility_id)
     if facility is None:
         raise NotFound()
@@ -88,7 +91,7 @@ async def still_shown(store: Store, member_id: int, assignment_id: int) -> bool:
     committed while the message was on its way cleaned up before it was tracked."""
     async with store.read() as uow:
         try:
-            await _shown(uow, member_id, assignment_id)
+            await live_place(uow, member_id, assignment_id)
         except DomainError:
             return False
     return True
@@ -102,8 +105,8 @@ async def track(store: Store, details: Details, chat_id: int, message_id: int) -
 
 
 async def messages_of_run(store: Store, run_id: int, member_id: int | None = None) -> list[TrackedMessage]:
-    """The run's details messages still in chats (one member's only, when given)."""
+    """The run's messages still in chats, details and partners' (one member's only, when given)."""
     async with store.read() as uow:
         messages = await uow.messages.for_run(run_id)
     return [message for message in messages
-            if message.kind == KIND and (member_id is None or message.member_id == member_id)]
+            if message.kind in RUN_KINDS and (member_id is None or message.member_id == member_id)]
