@@ -107,6 +107,33 @@ def test_check_reports_integrity_ok(initialised, tmp_path):
     assert "integrity: ok" in result.stdout
 
 
+def _damage_a_table(data: Path) -> None:
+    """Fill weekly_counts (no sealed columns) over several pages, then scribble over its root page."""
+    import sqlite3
+
+    path = data / "parcelbot.db"
+    with sqlite3.connect(path) as connection:
+        connection.executemany("INSERT INTO weekly_counts (facility_id, week, outcome, parcels) VALUES (?, ?, ?, ?)",
+                               [(n, f"2026-W{n % 50:02d}", "delivered", n) for n in range(3000)])
+        connection.commit()
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        root = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'weekly_counts'").fetchone()[0]
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\x0d\xff\xff\xff\xff" * 40)
+
+
+def test_a_damaged_database_is_not_served_and_check_says_so(initialised, tmp_path):
+    _damage_a_table(initialised)
+    result = cli(tmp_path, "check")
+    assert result.returncode == 1 and "integrity: ok" not in result.stdout
+    result = cli(tmp_path, "run")
+    assert result.returncode == 1
+    assert "the integrity check failed" in result.stderr and "parcelbot restore" in result.stderr
+    assert "bot running" not in result.stdout + result.stderr
+
+
 def test_a_wrong_passphrase_exits_3_and_leaves_every_file_byte_identical(initialised, tmp_path):
     before = _files(initialised)
     for command in ("check", "invite --role volunteer", "run"):
