@@ -133,7 +133,7 @@ async def _summary(update: Update, context: BotContext, data: dict[str, Any]) ->
         t("Urgent") if data["urgency"] == "urgent" else t("Not urgent"),
     ]
     rows = [[Choice(t("Send the request"), "request.confirm", {}), Choice(t("Cancel"), "request.cancel", {})]]
-    message = await show(update, context, "\n".join(lines), rows)
+    message = await show(update, context, "\n".join(lines), rows, silent=True)
     if message is not None:
         async with context.store.write() as uow:
             await uow.messages.track(member_id=context.me.id, kind=SUMMARY_KIND, chat_id=message.chat_id,
@@ -308,7 +308,7 @@ async def _coordinator(update: Update, context: BotContext) -> bool:
 
 async def _show_review(update: Update, context: BotContext, review: service.Review) -> None:
     t = context.t
-    message = await show(update, context, _review_text(t, review), _review_rows(t, review))
+    message = await show(update, context, _review_text(t, review), _review_rows(t, review), silent=True)
     await delete_later(context.store, context.me.id, message, REVIEW_KIND, hours=24)  # it carries a full name
 
 

@@ -182,7 +182,7 @@ async def prisoner_open(update: Update, context: BotContext, payload: dict[str, 
                      Choice(t("Release"), "prisoner.release", target)])
     # Shown only on an explicit tap (it carries a full name), protected like every message, and deleted
     # within a day (at once on /panic, /lockdown or a freeze).
-    await delete_later(context.store, context.me.id, await show(update, context, card_text(t, card), rows),
+    await delete_later(context.store, context.me.id, await show(update, context, card_text(t, card), rows, silent=True),
                        CARD_KIND, hours=24)
 
 

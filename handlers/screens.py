@@ -47,8 +47,9 @@ def kg_text(grams: int) -> str:
 
 
 async def show(update: Update, context: BotContext, text: str, rows: list[list[Choice]] | None = None,
-               *, edit: bool = False) -> Message | None:
-    """Send a new message, or edit the one the pressed button sits on (toggle screens)."""
+               *, edit: bool = False, silent: bool = False) -> Message | None:
+    """Send a new message, or edit the one the pressed button sits on (toggle screens). `silent` for a
+    message that carries details (a name, a family's words): no sound for whoever is near the phone."""
     markup = keyboard(await keyboard_for(context, rows)) if rows else None
     query = update.callback_query
     if edit and query is not None and query.message is not None and getattr(query.message, "text", None):
@@ -57,7 +58,8 @@ async def show(update: Update, context: BotContext, text: str, rows: list[list[C
         except TelegramError:
             pass  # e.g. "message is not modified": fall through to a fresh message (its answer then fails quietly)
     # The press's answer and the new screen travel together: one round trip to Telegram, not two.
-    return await answering(update, update.effective_chat.send_message(text[:4096], reply_markup=markup))
+    return await answering(update, update.effective_chat.send_message(text[:4096], reply_markup=markup,
+                                                                      disable_notification=silent))
 
 
 def page_of(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:

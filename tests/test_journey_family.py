@@ -75,6 +75,7 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
     assert "Ганна Канарэйка" in summary and "1958" in summary and "canary-text" in summary
     summary_send = bot.api.calls_to("sendMessage", chat_id=family.chat_id)[-1]
     assert summary_send.params.get("protect_content") in (True, "true", "True")
+    assert summary_send.params.get("disable_notification") is True  # it carries the details: silent
     family_member = await bot.member(family)
     async with bot.store.read() as uow:
         [tracked] = [m for m in await uow.messages.for_member(family_member.id) if m.kind == "request_summary"]
@@ -89,6 +90,12 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
     await bot.send(coordinator, "/requests")
     review = bot.last_text(coordinator)
     assert "Ганна Канарэйка" in review and "IK-4 Gomel" in review and "canary-text" in review
+    assert bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)[-1].params["disable_notification"] is True
+    async with bot.store.read() as uow:  # who saw the family's words, and when: audited like a prisoner card
+        viewed = [(entry.action, entry.actor_id, entry.subject) for entry in await uow.audit.recent()
+                  if entry.action == "request.viewed"]
+    assert viewed == [("request.viewed", (await bot.member(coordinator)).id,
+                       f"request of {bot.clock.now():%d.%m.%Y}")]
     await bot.press_label(coordinator, "Create a prisoner")
     assert "Added as" in bot.texts(coordinator)[-2]
     await bot.press_label(coordinator, "Turn into needs")

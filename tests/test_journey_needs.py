@@ -113,6 +113,7 @@ async def test_the_card_shows_the_allowance_and_is_audited(bot):
     await bot.press_label(coordinator, prisoner.alias)
     card = bot.last_text(coordinator)
     assert "Zoryana Canary" in card and "17.5 kg left this month" in card and "05.11.2026" in card
+    assert bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)[-1].params["disable_notification"] is True
     async with bot.store.read() as uow:
         actions = [(entry.action, entry.subject) for entry in await uow.audit.recent()]
     assert ("prisoner.viewed", prisoner.alias) in actions

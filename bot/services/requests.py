@@ -103,10 +103,17 @@ async def _waiting(uow, request_id: int) -> FamilyRequest:
     return request
 
 
+def _subject(request: FamilyRequest) -> str:
+    """How the audit names a request: by the day it came (as /requests shows it), never by a name."""
+    return f"request of {request.created_at:%d.%m.%Y}"
+
+
 async def waiting(store: Store, actor: Member, limit: int = 10) -> list[Review]:
     require_coordinator(actor)
-    async with store.read() as uow:
+    async with store.write() as uow:  # the full names, years and words it shows are a reveal: audited
         requests = await uow.requests.list(status=RequestStatus.WAITING, limit=limit)
+        for request in requests:
+            await uow.audit.add("request.viewed", actor_id=actor.id, subject=_subject(request))
         names = {facility.id: facility.name for facility in await uow.facilities.list()}
         linked = await uow.prisoners.aliases({r.prisoner_id for r in requests if r.prisoner_id is not None})
     return [Review(r, names.get(r.details.facility_id, "") if r.details.facility_id else r.details.facility_other,
@@ -115,8 +122,9 @@ async def waiting(store: Store, actor: Member, limit: int = 10) -> list[Review]:
 
 async def review(store: Store, actor: Member, request_id: int) -> Review:
     require_coordinator(actor)
-    async with store.read() as uow:
+    async with store.write() as uow:
         request = await _waiting(uow, request_id)
+        await uow.audit.add("request.viewed", actor_id=actor.id, subject=_subject(request))
         facility = await uow.facilities.get(request.details.facility_id) if request.details.facility_id else None
         prisoner = await uow.prisoners.get(request.prisoner_id) if request.prisoner_id else None
     return Review(request, facility.name if facility else request.details.facility_other,
