@@ -11,12 +11,12 @@ from bot.i18n import N_, format_day, format_time, weekday_name
 from bot.services import membership
 from bot.services.buttons import Choice
 from bot.services.errors import LastCoordinator, NotAllowed, NotFound
-from bot.services.limits import Verdict
 from handlers import flows
 from handlers.buttons import keyboard_for
 from handlers.cleanup import clear_chat, delete_in_chat, delete_tracked
 from handlers.commands_menu import clear_menu, update_menu
 from handlers.context import BotContext
+from handlers.limits import within_limit
 from handlers.notify import tell_coordinators
 from handlers.screens import deny, page_of, page_turns, show
 from handlers.ui import answer_button, answering, reply
@@ -24,17 +24,6 @@ from handlers.ui import answer_button, answering, reply
 LANGUAGE_LABELS = (("en", "English"), ("ru", "Русский"), ("be", "Беларуская"))
 PAGE_SIZE = 8
 UNKNOWN = N_("I did not understand that. Send /help to see what you can do.")
-
-
-async def _list_allowed(update: Update, context: BotContext) -> bool:
-    verdict = context.runtime.limiter.hit(context.me.id, "list_view")
-    if verdict is Verdict.OK:
-        return True
-    if verdict is Verdict.ANOMALY:
-        await tell_coordinators(context, "Unusual activity: {pseudonym} opened very many lists.",
-                                pseudonym=context.me.pseudonym)
-    await reply(update, context.t("Please slow down and try again in a minute."))
-    return False
 
 
 # Profile ---------------------------------------------------------------------------------------------
@@ -217,7 +206,7 @@ async def volunteers(update: Update, context: BotContext) -> None:
     if not context.me.is_coordinator:
         await reply(update, context.t(UNKNOWN))
         return
-    if not await _list_allowed(update, context):
+    if not await within_limit(update, context, "list_view"):
         return
     await _volunteers_page(update, context, 0)
 
@@ -347,7 +336,7 @@ async def audit(update: Update, context: BotContext) -> None:
     if not context.me.is_coordinator:
         await reply(update, context.t(UNKNOWN))
         return
-    if not await _list_allowed(update, context):
+    if not await within_limit(update, context, "list_view"):
         return
     t = context.t
     tz = context.runtime.config.tz

@@ -18,9 +18,9 @@ from bot.i18n import translator
 from bot.services import details as detail_service
 from bot.services import partners as partner_service
 from bot.services.errors import DomainError
-from bot.services.limits import Verdict
 from handlers import flows
 from handlers.context import BotContext
+from handlers.limits import within_limit
 from handlers.notify import held_back
 from handlers.run_details import delete_run_details
 from handlers.screens import deny
@@ -66,8 +66,7 @@ async def text_step(update: Update, context: BotContext, data: dict[str, Any], t
                               limit=partner_service.MAX_LENGTH))
         return
     await flows.finish(context)
-    if context.runtime.limiter.hit(context.me.id, "partner_message") is not Verdict.OK:
-        await reply(update, t("Please slow down and try again later."))
+    if not await within_limit(update, context, "partner_message"):
         return
     try:  # read again: the place, or the partner's, may have gone while the member typed
         relay = await partner_service.relay(context.store, context.me.id, data.get("assignment", 0))

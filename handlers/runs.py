@@ -30,9 +30,9 @@ from bot.services.errors import (
     RunFull,
     RunNotOpen,
 )
-from bot.services.limits import Verdict
 from bot.services.runs import RunLine
 from handlers.context import BotContext
+from handlers.limits import within_limit
 from handlers.notify import send_to_member, tell_coordinators
 from handlers.run_details import delete_run_details, send_details
 from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, page_of, page_turns, show
@@ -256,8 +256,7 @@ async def open_runs(update: Update, context: BotContext) -> None:
         await deny(update, context)
         return
     t = context.t
-    if context.runtime.limiter.hit(context.me.id, "list_view") is not Verdict.OK:
-        await show(update, context, t("Please slow down and try again later."))
+    if not await within_limit(update, context, "list_view"):
         return
     lines = await run_service.open_runs(context.store, context.me)
     if not lines:
@@ -273,8 +272,7 @@ async def claim(update: Update, context: BotContext, payload: dict[str, Any]) ->
         await deny(update, context)
         return
     t, member, runtime = context.t, context.me, context.runtime
-    if runtime.limiter.hit(member.id, "claim") is not Verdict.OK:
-        await show(update, context, t("Please slow down and try again later."))
+    if not await within_limit(update, context, "claim"):
         return
     trial = not member.trusted and member.runs_done < runtime.config.trial_runs
     try:
@@ -385,7 +383,7 @@ async def my_runs(update: Update, context: BotContext) -> None:
 
 
 async def release(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """Give one's own place back; a late one alerts coordinators."""
+    """Give one's own place back; a late one alerts coordinators and announces the run again."""
     if not _volunteer(context):
         await deny(update, context)
         return
@@ -403,6 +401,10 @@ async def release(update: Update, context: BotContext, payload: dict[str, Any]) 
         await together(delete_run_details(context, given_back.run_id, context.me.id), done)
     if late:
         await tell_coordinators(context, "A place was given back less than a day before the task. Open /board.")
+    if late and given_back is not None:
+        for notice in await run_service.offer_again(context.store, given_back.run_id, context.me.id,
+                                                    context.runtime.config.tz):
+            await announce(context, notice)
 
 
 COMMANDS = {"plan": plan, "runs": open_runs, "myruns": my_runs}

@@ -140,13 +140,8 @@ async def confirm_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
                                          only_from=(AssignmentStatus.CLAIMED,))
     await run_jobs.cancel_assignment(uow, assignment.id)
     await uow.audit.add("run.unconfirmed", actor_id=None, subject=run.code)
-    notices = []
-    if not _locked(context):
-        facilities = {facility.id: facility for facility in await uow.facilities.list()}
-        holders = {a.member_id for a in await uow.runs.assignments_of(run.id, live_only=True)}
-        volunteers = [v for v in await uow.members.list(role=Role.VOLUNTEER, statuses=(MemberStatus.ACTIVE,))
-                      if v.id not in holders and v.id != member.id]
-        notices = run_service.announcements([run], facilities, volunteers, context.runtime.config.tz)
+    notices = [] if _locked(context) else await run_service.offered_again(uow, run, member.id,
+                                                                           context.runtime.config.tz)
 
     async def send() -> None:
         await delete_run_details(context, run.id, member.id)
