@@ -34,6 +34,7 @@ from handlers import (
     members,
     needs,
     partners,
+    plan_edits,
     prisoners,
     reports,
     run_details,
@@ -75,7 +76,7 @@ def file_url_for(api_base_url: str) -> str:
 # Each role's module exposes COMMANDS (command -> callback), ACTIONS (button action -> callback) and
 # optionally FLOWS (conversation name -> steps). Add a module here and its commands exist.
 FEATURE_MODULES = (common, coordinator, members, lockdown, facilities, prisoners, needs, family, runs, reports,
-                   run_details, run_reports, partners, board)
+                   run_details, run_reports, partners, plan_edits, board)
 
 
 def register_handlers(application: Application) -> None:

@@ -82,29 +82,42 @@ async def plan(update: Update, context: BotContext) -> None:
         return
     tz = context.runtime.config.tz
     week_start, _ = await run_service.plan_next_week(context.store, context.me, tz)
-    await _show_plan(update, context, week_start)
+    await show_plan(update, context, week_start)
 
 
-async def _show_plan(update: Update, context: BotContext, week_start: date) -> None:
+PLAN_PAGE = 10  # runs per page: a week at full scale has ~80, and Telegram caps a message's text and buttons
+
+
+async def show_plan(update: Update, context: BotContext, week_start: date, *, note: str = "", edit: bool = False,
+                    page: int = 0) -> None:
+    """The week's runs a page at a time, drafts with their buttons; `note` says first what a change just did."""
     t = context.t
     lines = await run_service.week_lines(context.store, context.me, week_start, context.runtime.config.tz)
     if not lines:
         await show(update, context, t("Nothing to plan for the week from {day}: no open needs fit a handover "
-                                      "window.", day=week_start.strftime("%d.%m.%Y")))
+                                      "window.", day=week_start.strftime("%d.%m.%Y")), edit=edit)
         return
-    text = [t("Plan for the week from {day}:", day=week_start.strftime("%d.%m.%Y"))]
+    drafts = sum(1 for line in lines if line.status.value == "draft")
+    shown, page, pages = page_of(lines, page, PLAN_PAGE)
+    text = [note] if note else []
+    text.append(t("Plan for the week from {day}:", day=week_start.strftime("%d.%m.%Y")))
+    if pages > 1:
+        text.append(t("{count} tasks, {drafts} of them drafts · page {page} of {pages}", count=len(lines),
+                      drafts=drafts, page=page + 1, pages=pages))
     rows: list[list[Choice]] = []
-    drafts = 0
-    for line in lines:
+    for line in shown:
         status = t("draft") if line.status.value == "draft" else t("published")
         text.append(f"{status} · {run_text(context, line)}")
         if line.status.value == "draft":
-            drafts += 1
             rows.append([Choice(t("Drop {code}", code=line.code), "runs.drop", {"run": line.id}),
-                         Choice(t("Places 1↔2 {code}", code=line.code), "runs.places", {"run": line.id})])
+                         Choice(t("Places 1↔2 {code}", code=line.code), "runs.places", {"run": line.id}),
+                         Choice(t("Change {code}", code=line.code), "plan.change", {"run": line.id, "page": page})])
+    turns = page_turns(t, "plan.page", page, pages, week=week_start.toordinal())
+    if turns:
+        rows.append(turns)
     if drafts:
         rows.append([Choice(t("Publish all"), "runs.publish", {"week": week_start.toordinal()})])
-    await show(update, context, "\n".join(text), rows)
+    await show(update, context, "\n".join(text), rows, edit=edit)
 
 
 async def publish(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
