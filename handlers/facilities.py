@@ -22,10 +22,13 @@ from handlers.context import BotContext
 from handlers.screens import (
     CATEGORY_LABELS,
     KIND_LABELS,
+    PICK_PAGE,
     WEEKDAYS,
     bad_input,
     day_text,
     deny,
+    page_of,
+    pick_rows,
     show,
     today,
     use_buttons,
@@ -122,19 +125,32 @@ def rules_lines(t, rules: FacilityRules) -> list[str]:
 
 
 async def facilities(update: Update, context: BotContext) -> None:
-    """One line per facility, a button to open each and one to add."""
+    """One line per facility, a button to open each and one to add; a page at a time."""
     if not _is_coordinator(context):
         await deny(update, context)
         return
+    await _facility_list(update, context)
+
+
+async def facilities_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if not _is_coordinator(context):
+        await deny(update, context)
+        return
+    await _facility_list(update, context, payload.get("page", 0), edit=True)
+
+
+async def _facility_list(update: Update, context: BotContext, page: int = 0, *, edit: bool = False) -> None:
     t = context.t
     items = await service.list_facilities(context.store, today(context))
     areas = {area.id: area.name for area in await service.list_areas(context.store)}
+    shown, page, _ = page_of(items, page, PICK_PAGE)  # the lines of the same page as the buttons
     lines = [t("Facilities ({count}):", count=len(items))] if items else [t("There are no facilities yet.")]
     lines += [f"{t(KIND_LABELS[f.kind.value])} · {f.name} · {areas.get(f.area_id, '—')} · "
-              + t("confirmed {day}", day=day_text(f.rules.confirmed_on)) for f in items]
-    rows = [[Choice(f.name[:60], "facility.open", {"id": f.id}, single_use=False)] for f in items[:40]]
+              + t("confirmed {day}", day=day_text(f.rules.confirmed_on)) for f in shown]
+    rows = pick_rows(t, items, page, lambda f: Choice(f.name[:60], "facility.open", {"id": f.id}, single_use=False),
+                     "facility.list")
     rows.append([Choice(t("Add a facility"), "facility.add", {})])
-    await show(update, context, "\n".join(lines), rows)
+    await show(update, context, "\n".join(lines), rows, edit=edit)
 
 
 async def facility_open(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -454,6 +470,7 @@ FLOWS = {FLOW: {
 COMMANDS = {"facilities": facilities}
 ACTIONS = {
     "facility.open": facility_open,
+    "facility.list": facilities_page,
     "facility.add": facility_add,
     "facility.edit": facility_edit,
     "facility.rule": facility_rule,

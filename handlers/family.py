@@ -24,7 +24,7 @@ from handlers import flows, screens
 from handlers.cleanup import delete_later, delete_tracked
 from handlers.context import BotContext
 from handlers.notify import send_to_member, tell_coordinators
-from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, show, today
+from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, pick_rows, show, today
 from handlers.ui import answer_button, delete_typed, reply
 
 FLOW = "request"
@@ -85,13 +85,22 @@ async def _ask_year(update: Update, context: BotContext, data: dict[str, Any]) -
     await reply(update, context.t("Their year of birth? E.g. 1985."))
 
 
-async def _ask_facility(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+async def _ask_facility(update: Update, context: BotContext, data: dict[str, Any], *, page: int = 0,
+                        edit: bool = False) -> None:
     await flows.goto(context, FLOW, "facility", data)
     t = context.t
     items = await facility_service.list_facilities(context.store)
-    rows = [[Choice(f.name[:60], "request.facility", {"id": f.id})] for f in items[:40]]
+    rows = pick_rows(t, items, page, lambda f: Choice(f.name[:60], "request.facility", {"id": f.id}),
+                     "request.facilities")
     rows.append([Choice(t("Other / not on the list"), "request.facility", {"id": None})])
-    await show(update, context, t("Where are they held?"), rows)
+    await show(update, context, t("Where are they held?"), rows, edit=edit)
+
+
+async def facilities_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Leafing through the places to pick from (the step stays the same)."""
+    data = await _state(update, context, "facility")
+    if data is not None:
+        await _ask_facility(update, context, data, page=payload.get("page", 0), edit=True)
 
 
 async def _ask_categories(update: Update, context: BotContext, data: dict[str, Any], *, edit: bool = False) -> None:
@@ -378,10 +387,13 @@ async def review_create(update: Update, context: BotContext, payload: dict[str, 
     if facility_id is None and not payload.get("unknown"):
         t = context.t
         items = await facility_service.list_facilities(context.store)
-        rows = [[Choice(f.name[:60], "review.create", {"request": payload["request"], "facility": f.id})]
-                for f in items[:40]]
+        request_id = payload["request"]
+        rows = pick_rows(t, items, payload.get("page", 0),
+                         lambda f: Choice(f.name[:60], "review.create", {"request": request_id, "facility": f.id}),
+                         "review.create", request=request_id)
         rows.append([Choice(t("Not known yet"), "review.create", {"request": payload["request"], "unknown": True})])
-        await show(update, context, t("The family wrote another place. Which facility is it?"), rows)
+        await show(update, context, t("The family wrote another place. Which facility is it?"), rows,
+                   edit="page" in payload)
         return
     try:
         prisoner = await service.create_prisoner(context.store, context.me, payload["request"], facility_id)
@@ -506,6 +518,7 @@ async def _notify_family(context: BotContext, change: service.Change) -> None:
 COMMANDS = {"request": request, "status": status, "requests": requests}
 ACTIONS = {
     "request.facility": on_facility,
+    "request.facilities": facilities_page,
     "request.category": on_category,
     "request.next": on_next,
     "request.urgency": on_urgency,

@@ -24,6 +24,7 @@ from handlers.screens import (
     day_text,
     deny,
     kg_text,
+    pick_rows,
     show,
     today,
     use_buttons,
@@ -89,8 +90,10 @@ async def by_facility(update: Update, context: BotContext, payload: dict[str, An
         await _list(update, context, payload["id"])
         return
     items = await facility_service.list_facilities(context.store)
-    rows = [[Choice(f.name[:60], "prisoner.facilities", {"id": f.id}, single_use=False)] for f in items[:40]]
-    await show(update, context, context.t("Which facility?"), rows)
+    rows = pick_rows(context.t, items, payload.get("page", 0),
+                     lambda f: Choice(f.name[:60], "prisoner.facilities", {"id": f.id}, single_use=False),
+                     "prisoner.facilities")
+    await show(update, context, context.t("Which facility?"), rows, edit="page" in payload)
 
 
 async def not_reached(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -260,8 +263,10 @@ async def transfer(update: Update, context: BotContext, payload: dict[str, Any])
     t = context.t
     if "to" not in payload:
         items = await facility_service.list_facilities(context.store)
-        rows = [[Choice(f.name[:60], "prisoner.transfer", {"id": payload["id"], "to": f.id})] for f in items[:40]]
-        await show(update, context, t("Where to?"), rows)
+        rows = pick_rows(t, items, payload.get("page", 0),
+                         lambda f: Choice(f.name[:60], "prisoner.transfer", {"id": payload["id"], "to": f.id}),
+                         "prisoner.transfer", id=payload["id"])
+        await show(update, context, t("Where to?"), rows, edit="page" in payload)
         return
     try:
         prisoner = await service.transfer(context.store, context.me, payload["id"], payload["to"], today(context))
@@ -319,11 +324,22 @@ async def add_year(update: Update, context: BotContext, data: dict[str, Any], te
         await bad_input(update, context, error)
         return
     await flows.goto(context, FLOW, "facility", data)
+    await _ask_add_facility(update, context)
+
+
+async def _ask_add_facility(update: Update, context: BotContext, page: int = 0, *, edit: bool = False) -> None:
     t = context.t
     items = await facility_service.list_facilities(context.store)
-    rows = [[Choice(f.name[:60], "prisoner.add.facility", {"id": f.id})] for f in items[:40]]
+    rows = pick_rows(t, items, page, lambda f: Choice(f.name[:60], "prisoner.add.facility", {"id": f.id}),
+                     "prisoner.add.facilities")
     rows.append([Choice(t("Not known yet"), "prisoner.add.facility", {"id": None})])
-    await show(update, context, t("Where is this person held?"), rows)
+    await show(update, context, t("Where is this person held?"), rows, edit=edit)
+
+
+async def add_facilities_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """Leafing through the places while adding a prisoner (the flow stays on its facility step)."""
+    if await _add_state(update, context) is not None:
+        await _ask_add_facility(update, context, payload.get("page", 0), edit=True)
 
 
 async def add_facility(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -389,6 +405,7 @@ ACTIONS = {
     "prisoner.open": prisoner_open,
     "prisoner.add": add_start,
     "prisoner.add.facility": add_facility,
+    "prisoner.add.facilities": add_facilities_page,
     "prisoner.add.status": add_status,
     "prisoner.search": search_start,
     "prisoner.facilities": by_facility,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -77,6 +77,19 @@ def page_turns(t, action: str, page: int, pages: int, **payload: Any) -> list[Ch
     if page < pages - 1:
         turns.append(Choice(t("Next"), action, {**payload, "page": page + 1}, single_use=False))
     return turns
+
+
+PICK_PAGE = 30  # buttons to pick from per page (facilities): well under Telegram's cap on a message's buttons
+
+
+def pick_rows(t, items: Sequence[T], page: int, choose: Callable[[T], Choice], turn_action: str,
+              **turn_payload: Any) -> list[list[Choice]]:
+    """One button per item, a page at a time, with Previous / Next when there are more: no item is ever
+    out of reach however long the list grows. `turn_action` shows the same picker at `page`."""
+    shown, page, pages = page_of(items, page, PICK_PAGE)
+    rows = [[choose(item)] for item in shown]
+    turns = page_turns(t, turn_action, page, pages, **turn_payload)
+    return rows + ([turns] if turns else [])
 
 
 async def deny(update: Update, context: BotContext) -> None:
