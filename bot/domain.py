@@ -119,6 +119,11 @@ class Member:
     def usable(self) -> bool:
         return self.status in (MemberStatus.ACTIVE, MemberStatus.PENDING)
 
+    def on_trial(self, trial_runs: int) -> bool:
+        """A volunteer whose claims wait for a coordinator: not marked trusted, and fewer than
+        `trial_runs` runs delivered (config `trial_runs`)."""
+        return not self.trusted and self.runs_done < trial_runs
+
 
 @dataclass(frozen=True)
 class Invite:

@@ -186,11 +186,11 @@ async def areas_name(update: Update, context: BotContext, data: dict[str, Any], 
 # Members list (coordinators) -------------------------------------------------------------------------
 
 
-def _member_line(t, view: membership.MemberView) -> str:
+def _member_line(t, view: membership.MemberView, trial_runs: int) -> str:
     member = view.member
     parts = [t(member.status.value), member.pseudonym, t(member.role.value)]
     if member.role is Role.VOLUNTEER:
-        parts.append(t("trusted") if member.trusted else t("on trial"))
+        parts.append(t("on trial") if member.on_trial(trial_runs) else t("trusted"))
         parts.append(", ".join(view.area_names) or t("no area"))
         parts.append(t("runs {done}, missed check-ins {missed}", done=member.runs_done,
                        missed=member.missed_checkins))
@@ -216,7 +216,7 @@ async def _volunteers_page(update: Update, context: BotContext, page: int) -> No
     views = await membership.member_views(context.store, context.me)
     chunk, page, pages = page_of(views, page, PAGE_SIZE)
     lines = [t("Members ({count}), page {page} of {pages}:", count=len(views), page=page + 1, pages=pages)]
-    lines += [_member_line(t, view) for view in chunk]
+    lines += [_member_line(t, view, context.runtime.config.trial_runs) for view in chunk]
     rows = [[Choice(view.member.pseudonym, "member.open", {"id": view.member.id}, single_use=False)]
             for view in chunk if view.member.id != context.me.id]
     turns = page_turns(t, "members.page", page, pages)
@@ -253,7 +253,8 @@ async def member_open(update: Update, context: BotContext, payload: dict[str, An
     if member.status is MemberStatus.FROZEN:
         actions.append(Choice(t("Reinstate"), "member.reinstate", target))
     actions.append(Choice(t("Revoke"), "member.revoke", target))
-    await reply(update, _member_line(t, view), await keyboard_for(context, [actions]))
+    line = _member_line(t, view, context.runtime.config.trial_runs)
+    await reply(update, line, await keyboard_for(context, [actions]))
 
 
 async def _status_change(update: Update, context: BotContext, change) -> None:

@@ -287,7 +287,7 @@ async def claim(update: Update, context: BotContext, payload: dict[str, Any]) ->
     t, member, runtime = context.t, context.me, context.runtime
     if not await within_limit(update, context, "claim"):
         return
-    trial = not member.trusted and member.runs_done < runtime.config.trial_runs
+    trial = member.on_trial(runtime.config.trial_runs)
     try:
         assignment = await claims.claim(context.store, payload["run"], member.id, cap=runtime.config.claim_cap,
                                         trial=trial, grace_hours=runtime.config.checkin_grace_hours)

@@ -89,3 +89,13 @@ class TestAConfiguredTrialLength:
         assert f"The place on {code} is yours" in bot.texts(people["Zoja Тры"])[-2]
         assert await assignment_status(bot, people["Zoja Тры"]) is AssignmentStatus.CLAIMED
         assert bot.texts(coordinator).count(APPROVAL_REQUEST) == 1  # only for the one still on trial
+
+
+async def test_volunteers_list_shows_the_trial_as_the_claims_apply_it(bot):
+    """/volunteers said "on trial" for anyone not marked trusted, even after their runs ended the trial."""
+    coordinator, people, _ = await published_run(bot, {"Graduate Ясь": 2, "Newcomer Zosia": 1})
+    for name, expected in (("Graduate Ясь", "trusted"), ("Newcomer Zosia", "on trial")):
+        pseudonym = (await bot.member(people[name])).pseudonym
+        await bot.send(coordinator, "/volunteers")
+        [line] = [line for line in bot.last_text(coordinator).splitlines() if pseudonym in line]
+        assert f"volunteer · {expected} ·" in line
