@@ -27,17 +27,24 @@ async def _refused(update: Update, context: BotContext, error: DomainError) -> N
                                           "This is no longer available."))
 
 
-async def change(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """One draft run: its parcels, each with Move, and Merge when the facility has another draft that week."""
+async def _view(update: Update, context: BotContext, run_id: int) -> plan_edits.DraftView | None:
+    """The draft for a coordinator's screen, or None once the member was answered (not theirs, gone)."""
     if not context.me.is_coordinator:
         await deny(update, context)
-        return
-    t, page = context.t, payload.get("page", 0)
+        return None
     try:
-        view = await plan_edits.draft_view(context.store, context.me, payload["run"], context.runtime.config.tz)
+        return await plan_edits.draft_view(context.store, context.me, run_id, context.runtime.config.tz)
     except DomainError as error:
         await _refused(update, context, error)
+        return None
+
+
+async def change(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """One draft run: its parcels, each with Move, and Merge when the facility has another draft that week."""
+    view = await _view(update, context, payload["run"])
+    if view is None:
         return
+    t, page = context.t, payload.get("page", 0)
     lines = [run_text(context, view.line, places=False)]
     rows: list[list[Choice]] = []
     for parcel in view.parcels:
@@ -54,15 +61,10 @@ async def change(update: Update, context: BotContext, payload: dict[str, Any]) -
 
 async def move_to(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     """Where the parcel may go: the facility's other drafts that week, or a new task in the same window."""
-    if not context.me.is_coordinator:
-        await deny(update, context)
+    view = await _view(update, context, payload["run"])
+    if view is None:
         return
     t = context.t
-    try:
-        view = await plan_edits.draft_view(context.store, context.me, payload["run"], context.runtime.config.tz)
-    except DomainError as error:
-        await _refused(update, context, error)
-        return
     rows = [[Choice(run_text(context, sibling, places=False), "plan.move",
                     {**payload, "to": sibling.id})] for sibling in view.siblings]
     if len(view.parcels) > 1:
@@ -95,15 +97,10 @@ async def move(update: Update, context: BotContext, payload: dict[str, Any]) -> 
 
 
 async def merge_into(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    if not context.me.is_coordinator:
-        await deny(update, context)
+    view = await _view(update, context, payload["run"])
+    if view is None:
         return
     t = context.t
-    try:
-        view = await plan_edits.draft_view(context.store, context.me, payload["run"], context.runtime.config.tz)
-    except DomainError as error:
-        await _refused(update, context, error)
-        return
     page = payload.get("page", 0)
     rows = [[Choice(run_text(context, sibling, places=False), "plan.merge",
                     {"run": view.line.id, "into": sibling.id, "page": page})] for sibling in view.siblings]
