@@ -317,6 +317,7 @@ async def _coordinator(update: Update, context: BotContext) -> bool:
 
 async def _show_review(update: Update, context: BotContext, review: service.Review) -> None:
     t = context.t
+    await service.shown(context.store, context.me, review.request)
     message = await show(update, context, _review_text(t, review), _review_rows(t, review), silent=True)
     await delete_later(context.store, context.me.id, message, REVIEW_KIND, hours=24)  # it carries a full name
 
@@ -385,15 +386,7 @@ async def review_create(update: Update, context: BotContext, payload: dict[str, 
         return
     facility_id = payload.get("facility", review.request.details.facility_id)
     if facility_id is None and not payload.get("unknown"):
-        t = context.t
-        items = await facility_service.list_facilities(context.store)
-        request_id = payload["request"]
-        rows = pick_rows(t, items, payload.get("page", 0),
-                         lambda f: Choice(f.name[:60], "review.create", {"request": request_id, "facility": f.id}),
-                         "review.create", request=request_id)
-        rows.append([Choice(t("Not known yet"), "review.create", {"request": payload["request"], "unknown": True})])
-        await show(update, context, t("The family wrote another place. Which facility is it?"), rows,
-                   edit="page" in payload)
+        await _pick_facility_for(update, context, payload["request"])
         return
     try:
         prisoner = await service.create_prisoner(context.store, context.me, payload["request"], facility_id)
@@ -404,6 +397,24 @@ async def review_create(update: Update, context: BotContext, payload: dict[str, 
     review = await _review(update, context, payload["request"])
     if review is not None:
         await _show_review(update, context, review)
+
+
+async def _pick_facility_for(update: Update, context: BotContext, request_id: int, page: int = 0, *,
+                             edit: bool = False) -> None:
+    """The family wrote a place not on the list: which facility is it? (Leafed by `review.facilities`,
+    which only shows: a page turn never creates anything.)"""
+    t = context.t
+    items = await facility_service.list_facilities(context.store)
+    rows = pick_rows(t, items, page,
+                     lambda f: Choice(f.name[:60], "review.create", {"request": request_id, "facility": f.id}),
+                     "review.facilities", request=request_id)
+    rows.append([Choice(t("Not known yet"), "review.create", {"request": request_id, "unknown": True})])
+    await show(update, context, t("The family wrote another place. Which facility is it?"), rows, edit=edit)
+
+
+async def review_facilities(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if await _coordinator(update, context) and await _review(update, context, payload["request"]) is not None:
+        await _pick_facility_for(update, context, payload["request"], payload.get("page", 0), edit=True)
 
 
 async def review_needs(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -528,6 +539,7 @@ ACTIONS = {
     "review.link": review_link,
     "review.link.pick": review_link_pick,
     "review.create": review_create,
+    "review.facilities": review_facilities,
     "review.needs": review_needs,
     "review.needs.toggle": review_needs_toggle,
     "review.needs.weight": review_needs_weight,

@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.services import plan_edits
 from bot.services.buttons import Choice
-from bot.services.errors import DomainError, NotAllowed
+from bot.services.errors import DomainError, NotAllowed, RunTooBig
 from handlers.context import BotContext
 from handlers.runs import run_text, show_plan
 from handlers.screens import CATEGORY_LABELS, deny, kg_text, show
@@ -22,9 +22,15 @@ log = logging.getLogger(__name__)
 CANNOT = "That change is not possible any more: the plan has changed or the task is published. Send /plan."
 
 
+TOO_BIG = "That would be more than one task can carry, or more tasks than that window takes."
+
+
 async def _refused(update: Update, context: BotContext, error: DomainError) -> None:
-    await answer_button(update, context.t(CANNOT if isinstance(error, NotAllowed) else
-                                          "This is no longer available."))
+    if isinstance(error, RunTooBig):
+        text = TOO_BIG
+    else:
+        text = CANNOT if isinstance(error, NotAllowed) else "This is no longer available."
+    await answer_button(update, context.t(text))
 
 
 async def _view(update: Update, context: BotContext, run_id: int) -> plan_edits.DraftView | None:

@@ -256,17 +256,30 @@ async def _save(update: Update, context: BotContext, prisoner_id: int, **changes
     await reply(update, context.t("Saved for {alias}.", alias=prisoner.alias))
 
 
+async def _pick_transfer(update: Update, context: BotContext, prisoner_id: int, page: int = 0, *,
+                         edit: bool = False) -> None:
+    """Where to? Leafed by `prisoner.transfer.page`, which only shows: a page turn never moves anyone."""
+    items = await facility_service.list_facilities(context.store)
+    rows = pick_rows(context.t, items, page,
+                     lambda f: Choice(f.name[:60], "prisoner.transfer", {"id": prisoner_id, "to": f.id}),
+                     "prisoner.transfer.page", id=prisoner_id)
+    await show(update, context, context.t("Where to?"), rows, edit=edit)
+
+
+async def transfer_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if not _is_coordinator(context):
+        await deny(update, context)
+        return
+    await _pick_transfer(update, context, payload["id"], payload.get("page", 0), edit=True)
+
+
 async def transfer(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     if not _is_coordinator(context):
         await deny(update, context)
         return
     t = context.t
     if "to" not in payload:
-        items = await facility_service.list_facilities(context.store)
-        rows = pick_rows(t, items, payload.get("page", 0),
-                         lambda f: Choice(f.name[:60], "prisoner.transfer", {"id": payload["id"], "to": f.id}),
-                         "prisoner.transfer", id=payload["id"])
-        await show(update, context, t("Where to?"), rows, edit="page" in payload)
+        await _pick_transfer(update, context, payload["id"])
         return
     try:
         prisoner = await service.transfer(context.store, context.me, payload["id"], payload["to"], today(context))
@@ -414,6 +427,7 @@ ACTIONS = {
     "prisoner.field": edit_field,
     "prisoner.status": set_status,
     "prisoner.transfer": transfer,
+    "prisoner.transfer.page": transfer_page,
     "prisoner.release": release,
 }
 FLOWS = {FLOW: {

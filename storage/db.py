@@ -215,6 +215,9 @@ class Database:
     async def open(self) -> None:
         self._conn = await _connect(self.engine, str(self.path))
         try:
+            # A damaged file is refused before anything writes to it (a PRAGMA, a migration): a
+            # half-readable database could lose state changes or hand out the wrong row.
+            await self._refuse_damage()
             # auto_vacuum only takes effect before the first table exists; on a new file it is set here.
             await self._conn.execute("PRAGMA auto_vacuum=FULL")
             for pragma in PRAGMAS:
@@ -229,6 +232,10 @@ class Database:
                     await reader.execute("PRAGMA query_only=ON")  # views cannot write, even by mistake
                     self._idle_readers.put_nowait(reader)
                 self._checkpointer = Checkpointer(str(self.path), self._lock)
+        except sqlite3.DatabaseError as error:  # damage quick_check did not see: one line, not a traceback
+            await self.close()
+            raise DatabaseError(f"the database file cannot be used ({error}); restore the latest backup "
+                                "(`parcelbot restore`)") from None
         except BaseException:
             # aiosqlite's worker thread would otherwise keep the process alive after a refused open.
             await self.close()
@@ -327,6 +334,18 @@ class Database:
             finally:
                 for reader in readers:
                     self._idle_readers.put_nowait(reader)
+
+    async def _refuse_damage(self) -> None:
+        try:
+            rows = await self._conn.execute_fetchall("PRAGMA quick_check")
+        except sqlite3.DatabaseError as error:
+            found = str(error)
+        else:
+            found = ", ".join(str(row[0]) for row in rows)
+            if found == "ok":
+                return
+        raise DatabaseError(f"the integrity check failed ({found[:200]}); nothing was changed. Restore the latest "
+                            "backup into an empty data directory (`parcelbot restore`)")
 
     async def quick_check(self) -> str:
         async with self._lock:

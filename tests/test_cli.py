@@ -107,8 +107,9 @@ def test_check_reports_integrity_ok(initialised, tmp_path):
     assert "integrity: ok" in result.stdout
 
 
-def _damage_a_table(data: Path) -> None:
-    """Fill weekly_counts (no sealed columns) over several pages, then scribble over its root page."""
+def _damage(data: Path, table: str) -> bytes:
+    """Scribble over a table's root page (weekly_counts filled over several pages first); returns the
+    damaged file's bytes."""
     import sqlite3
 
     path = data / "parcelbot.db"
@@ -118,20 +119,23 @@ def _damage_a_table(data: Path) -> None:
         connection.commit()
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = connection.execute("PRAGMA page_size").fetchone()[0]
-        root = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = 'weekly_counts'").fetchone()[0]
+        root = connection.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
     with path.open("r+b") as file:
         file.seek((root - 1) * page_size)
         file.write(b"\x0d\xff\xff\xff\xff" * 40)
+    return path.read_bytes()
 
 
-def test_a_damaged_database_is_not_served_and_check_says_so(initialised, tmp_path):
-    _damage_a_table(initialised)
-    result = cli(tmp_path, "check")
-    assert result.returncode == 1 and "integrity: ok" not in result.stdout
-    result = cli(tmp_path, "run")
-    assert result.returncode == 1
-    assert "the integrity check failed" in result.stderr and "parcelbot restore" in result.stderr
-    assert "bot running" not in result.stdout + result.stderr
+@pytest.mark.parametrize("table", ["weekly_counts", "schema_migrations"])
+def test_a_damaged_database_is_refused_before_anything_writes_to_it(initialised, tmp_path, table):
+    damaged = _damage(initialised, table)
+    for command in ("check", "run", "invite"):
+        result = cli(tmp_path, command, *(["--role", "volunteer"] if command == "invite" else []))
+        assert result.returncode == 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr and "bot running" not in result.stdout + result.stderr
+        assert "integrity check failed" in result.stderr or "cannot be used" in result.stderr, result.stderr
+        assert "parcelbot restore" in result.stderr
+        assert (initialised / "parcelbot.db").read_bytes() == damaged  # no PRAGMA, no migration wrote to it
 
 
 def test_a_wrong_passphrase_exits_3_and_leaves_every_file_byte_identical(initialised, tmp_path):

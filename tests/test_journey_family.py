@@ -98,6 +98,8 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
                        f"request of {bot.clock.now():%d.%m.%Y}")]
     await bot.press_label(coordinator, "Create a prisoner")
     assert "Added as" in bot.texts(coordinator)[-2]
+    async with bot.store.read() as uow:  # the card came again (a reveal); creating itself showed no name
+        assert [e.action for e in await uow.audit.recent()].count("request.viewed") == 2
     await bot.press_label(coordinator, "Turn into needs")
     await bot.press_label(coordinator, "Weight per need")
     for bad in ("0", "31", "much"):

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.domain import FacilityKind, FacilityRules, HandoverWindow, NeedCategory, PrisonerStatus, Role, RunStatus
+from bot.domain import (
+    FacilityKind,
+    FacilityRules,
+    HandoverWindow,
+    MemberStatus,
+    NeedCategory,
+    PrisonerStatus,
+    Role,
+    RunStatus,
+)
+from bot.services import buttons
+from bot.services.buttons import Choice
 from bot.services.planner import DraftRun
 from tests.test_journey_runs import stop_polling_job
 from tests.test_journey_week import WINDOW_END, WINDOW_START
@@ -142,8 +153,6 @@ async def test_published_runs_and_other_facilities_are_out_of_reach(bot):
 
     # A forged move to the other facility's run changes nothing (the token can only carry what was issued,
     # so issue one the way the screen would, with the wrong target)
-    from bot.services import buttons
-    from bot.services.buttons import Choice
     async with bot.store.read() as uow:
         sizo_run, colony_run = await uow.runs.by_code(sizo), await uow.runs.by_code(colony)
         parcel = (await uow.runs.parcels_of(sizo_run.id, opened=False, with_needs=False))[0]
@@ -162,13 +171,35 @@ async def test_published_runs_and_other_facilities_are_out_of_reach(bot):
         assert len(await uow.runs.list(statuses=(RunStatus.PUBLISHED,))) == 2
         assert await uow.runs.list(statuses=(RunStatus.DRAFT,)) == []
 
-    # Nobody but a coordinator gets anywhere with a plan button
-    volunteer = await bot.join(Role.VOLUNTEER)
-    volunteer_id = (await bot.member(volunteer)).id
-    [[token]] = await buttons.issue(bot.store, volunteer_id, [[Choice("x", "plan.change", {"run": sizo_run.id})]],
-                                    ttl_hours=1)
-    await bot.press(volunteer, token[1])
-    assert not any(ALIASES[0] in text for text in bot.texts(volunteer))
+
+
+async def test_nobody_but_a_coordinator_changes_or_sees_a_draft_even_holding_a_token(bot):
+
+    coordinator, code = await _planned(bot)
+    await bot.press_label(coordinator, f"Change {code}")
+    await bot.press_label(coordinator, f"Move {ALIASES[0]}")
+    await bot.press_label(coordinator, f"split {code}")
+    before = await drafts(bot)
+    other = next(c for c in before if c != code)
+    async with bot.store.read() as uow:
+        run, into = await uow.runs.by_code(code), await uow.runs.by_code(other)
+        parcel = (await uow.runs.parcels_of(run.id, opened=False, with_needs=False))[0]
+    volunteer, family, frozen = (await bot.join(Role.VOLUNTEER), await bot.join(Role.FAMILY),
+                                 await bot.join(Role.COORDINATOR))
+    frozen_id = (await bot.member(frozen)).id
+    async with bot.store.write() as uow:
+        await uow.members.set_status(frozen_id, MemberStatus.FROZEN)
+    for person in (volunteer, family, frozen):
+        member_id = (await bot.member(person)).id
+        for action, payload in (("plan.change", {"run": run.id}),
+                                ("plan.move_to", {"run": run.id, "parcel": parcel.id}),
+                                ("plan.move", {"run": run.id, "parcel": parcel.id, "to": 0}),
+                                ("plan.move", {"run": run.id, "parcel": parcel.id, "to": into.id}),
+                                ("plan.merge", {"run": into.id, "into": run.id})):
+            [[(_, token)]] = await buttons.issue(bot.store, member_id, [[Choice("x", action, payload)]], ttl_hours=1)
+            await bot.press(person, token)
+        assert not any(alias in text for text in bot.texts(person) for alias in ALIASES)
+    assert await drafts(bot) == before
 
 
 async def test_a_long_plan_comes_a_page_at_a_time_and_a_change_comes_back_to_its_page(bot):
@@ -202,3 +233,34 @@ async def test_a_long_plan_comes_a_page_at_a_time_and_a_change_comes_back_to_its
     await bot.press_label(coordinator, "Publish all")  # every draft of the week, not only this page
     async with bot.store.read() as uow:
         assert len(await uow.runs.list(statuses=(RunStatus.PUBLISHED,))) == 25
+
+
+async def test_hand_made_runs_keep_the_planners_limits(bot):
+    coordinator, code = await _planned(bot)
+    await bot.press_label(coordinator, f"Change {code}")
+    await bot.press_label(coordinator, f"Move {ALIASES[0]}")
+    await bot.press_label(coordinator, f"split {code}")
+    split_code = next(c for c in await drafts(bot) if c != code)
+    # A third run in the same window: more than the planner puts in one window
+    await bot.press_label(coordinator, f"Change {code}")
+    await bot.press_label(coordinator, f"Move {ALIASES[1]}")
+    await bot.press_label(coordinator, f"split {code}")
+    too_big = "That would be more than one task can carry, or more tasks than that window takes."
+    assert [c.params.get("text") for c in bot.api.calls_to("answerCallbackQuery")][-1] == too_big
+    assert len(await drafts(bot)) == 2
+    # Heavier than one task can carry: 29 kg on one run, 2 kg more refused
+    async with bot.store.write() as uow:
+        await uow.session.run("UPDATE parcels SET weight_g = 29000 WHERE run_id = (SELECT id FROM runs WHERE code = ?)",
+                              (split_code,))
+    await bot.send(coordinator, "/plan")
+    await bot.press_label(coordinator, f"Change {code}")
+    await bot.press_label(coordinator, f"Move {ALIASES[1]}")
+    await bot.press_label(coordinator, split_code)
+    assert [c.params.get("text") for c in bot.api.calls_to("answerCallbackQuery")][-1] == too_big
+    assert (await drafts(bot))[split_code] == [ALIASES[0]]
+    await bot.send(coordinator, "/plan")
+    await bot.press_label(coordinator, f"Change {split_code}")
+    await bot.press_label(coordinator, f"Merge {split_code} into another task")
+    await bot.press_label(coordinator, code)
+    assert [c.params.get("text") for c in bot.api.calls_to("answerCallbackQuery")][-1] == too_big
+    assert len(await drafts(bot)) == 2

@@ -43,3 +43,8 @@ class AlreadyClaimed(DomainError):
 
 class ClaimCapReached(DomainError):
     """The member holds as many live claims as allowed."""
+
+
+class RunTooBig(DomainError):
+    """A change to the plan would make one run more than one volunteer can carry (the planner's limits),
+    or put more runs in one handover window than the planner would."""

@@ -9,7 +9,9 @@ facility's windows keeps both true. Published runs are never changed here: volun
 - Move: a parcel goes to another draft of the same facility that week. Moved to no run at all, it goes
   to a new draft in its own window: that is how a run is split.
 - Merge: every parcel of one draft goes to another, and the emptied draft is gone.
-A draft left without parcels is removed, so the plan never shows an empty run.
+A draft left without parcels is removed, so the plan never shows an empty run. The planner's own limits
+hold for hand-made runs too: at most MAX_PARCELS_PER_RUN parcels and MAX_WEIGHT_G_PER_RUN grams a run
+(what one or two volunteers can carry in), at most RUNS_PER_WINDOW runs in one window of a facility.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Run, RunStatus
 from bot.services import runs as run_service
-from bot.services.errors import NotAllowed, NotFound
-from bot.services.planner import DraftRun
+from bot.services.errors import NotAllowed, NotFound, RunTooBig
+from bot.services.planner import MAX_PARCELS_PER_RUN, MAX_WEIGHT_G_PER_RUN, RUNS_PER_WINDOW, DraftRun
 from bot.services.runs import RunLine, require_coordinator
 from storage.repositories import UnitOfWork
 from storage.store import Store
@@ -71,6 +73,22 @@ async def _siblings(uow: UnitOfWork, run: Run, tz: ZoneInfo) -> list[Run]:
                                                     facility_ids=[run.facility_id]) if other.id != run.id]
 
 
+async def _fits(uow: UnitOfWork, run: Run, adding: list) -> None:
+    """RunTooBig unless `run` can take these parcels as well."""
+    carried = await uow.runs.parcels_of(run.id, opened=False, with_needs=False)
+    if (len(carried) + len(adding) > MAX_PARCELS_PER_RUN
+            or sum(p.weight_g for p in carried) + sum(p.weight_g for p in adding) > MAX_WEIGHT_G_PER_RUN):
+        raise RunTooBig()
+
+
+async def _room_in_window(uow: UnitOfWork, run: Run) -> None:
+    """RunTooBig when the facility's window already has as many runs as the planner allows."""
+    same = await uow.runs.list(statuses=(RunStatus.DRAFT, RunStatus.PUBLISHED), start=run.window_start,
+                               end=run.window_start + timedelta(seconds=1), facility_ids=[run.facility_id])
+    if len(same) >= RUNS_PER_WINDOW:
+        raise RunTooBig()
+
+
 async def draft_view(store: Store, actor, run_id: int, tz: ZoneInfo) -> DraftView:
     require_coordinator(actor)
     async with store.read() as uow:
@@ -99,6 +117,7 @@ async def move_parcel(store: Store, actor, run_id: int, parcel_id: int, to_run_i
         if to_run_id is None:
             if len(parcels) < 2:
                 raise NotAllowed()  # splitting a one-parcel run would only rename it
+            await _room_in_window(uow, run)
             target = await uow.runs.add_draft(DraftRun(run.facility_id, run.window_start, run.window_end,
                                                        run.places, ()))
         else:
@@ -107,6 +126,7 @@ async def move_parcel(store: Store, actor, run_id: int, parcel_id: int, to_run_i
                 raise NotAllowed()  # another facility or another week
             if parcel.prisoner_id in await uow.runs.prisoners_on([target.id]):
                 raise NotAllowed()
+            await _fits(uow, target, [parcel])
         await uow.runs.move_parcel(parcel.id, target.id)
         emptied = ""
         if len(parcels) == 1:
@@ -129,6 +149,7 @@ async def merge(store: Store, actor, run_id: int, into_run_id: int, tz: ZoneInfo
         parcels = await uow.runs.parcels_of(run.id, opened=False, with_needs=False)
         if {parcel.prisoner_id for parcel in parcels} & await uow.runs.prisoners_on([into.id]):
             raise NotAllowed()
+        await _fits(uow, into, parcels)
         for parcel in parcels:
             await uow.runs.move_parcel(parcel.id, into.id)
         await uow.runs.drop(run.id)

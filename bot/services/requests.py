@@ -103,17 +103,17 @@ async def _waiting(uow, request_id: int) -> FamilyRequest:
     return request
 
 
-def _subject(request: FamilyRequest) -> str:
-    """How the audit names a request: by the day it came (as /requests shows it), never by a name."""
-    return f"request of {request.created_at:%d.%m.%Y}"
+async def shown(store: Store, actor: Member, request: FamilyRequest) -> None:
+    """A coordinator is about to see a request's name, birth year and the family's words: audited like a
+    prisoner card, naming the request by the day it came (as /requests does), never by a name."""
+    async with store.write_one() as uow:
+        await uow.audit.add("request.viewed", actor_id=actor.id, subject=f"request of {request.created_at:%d.%m.%Y}")
 
 
 async def waiting(store: Store, actor: Member, limit: int = 10) -> list[Review]:
     require_coordinator(actor)
-    async with store.write() as uow:  # the full names, years and words it shows are a reveal: audited
+    async with store.read() as uow:
         requests = await uow.requests.list(status=RequestStatus.WAITING, limit=limit)
-        for request in requests:
-            await uow.audit.add("request.viewed", actor_id=actor.id, subject=_subject(request))
         names = {facility.id: facility.name for facility in await uow.facilities.list()}
         linked = await uow.prisoners.aliases({r.prisoner_id for r in requests if r.prisoner_id is not None})
     return [Review(r, names.get(r.details.facility_id, "") if r.details.facility_id else r.details.facility_other,
@@ -122,9 +122,8 @@ async def waiting(store: Store, actor: Member, limit: int = 10) -> list[Review]:
 
 async def review(store: Store, actor: Member, request_id: int) -> Review:
     require_coordinator(actor)
-    async with store.write() as uow:
+    async with store.read() as uow:
         request = await _waiting(uow, request_id)
-        await uow.audit.add("request.viewed", actor_id=actor.id, subject=_subject(request))
         facility = await uow.facilities.get(request.details.facility_id) if request.details.facility_id else None
         prisoner = await uow.prisoners.get(request.prisoner_id) if request.prisoner_id else None
     return Review(request, facility.name if facility else request.details.facility_other,
