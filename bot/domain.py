@@ -313,6 +313,7 @@ class HeldNotice:
     message: str = field(repr=False)  # the msgid, translated into the member's language when sent
     values: dict[str, Any] = field(repr=False, default_factory=dict)
     silent: bool = False
+    run_id: int | None = None  # the run it is about: moot once that run's window has passed
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from handlers.commands_menu import update_menu
 from handlers.context import BotContext
 from handlers.gate import turn_away
 from handlers.menu import help_text
+from handlers.notify import in_lockdown
 from handlers.ui import reply
 
 
@@ -33,7 +34,7 @@ async def start(update: Update, context: BotContext) -> None:
             runtime.store, code, telegram_user_id=user.id, chat_id=update.effective_chat.id,
             language=context.user_language,
             # In lockdown only coordinators are served, newcomers too; other invites wait unspent.
-            roles=(Role.COORDINATOR,) if runtime.extras.get("lockdown") else None,
+            roles=(Role.COORDINATOR,) if in_lockdown(context) else None,
         )
     except InviteNotNow:  # a good code, kept for after the lockdown: not counted as a guess
         await turn_away(update, context)

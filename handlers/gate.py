@@ -19,7 +19,7 @@ from bot.services.limits import Verdict
 from handlers.context import BotContext
 from handlers.errors import on_error
 from handlers.menu import PENDING_ALLOWED
-from handlers.notify import tell_coordinators
+from handlers.notify import in_lockdown, tell_coordinators
 from handlers.ui import answer_button
 
 
@@ -70,7 +70,7 @@ async def _admit(update: Update, context: BotContext) -> None:
         await turn_away(update, context)
     if not member.usable:
         await turn_away(update, context)
-    if runtime.extras.get("lockdown") and not member.is_coordinator:
+    if in_lockdown(context) and not member.is_coordinator:
         # Served again after the lockdown: their chat's recent ids stay, for a later /panic or freeze.
         await turn_away(update, context, forget=False)
     context.member = member

@@ -28,9 +28,9 @@ async def lockdown(update: Update, context: BotContext) -> None:
     context.runtime.extras["lockdown"] = turning_on
     log.warning("lockdown %s by member=%s", "on" if turning_on else "off", context.me.id)
     if not turning_on:
-        sent = await send_held(context)
-        await tell_coordinators(context, "Service is restored: lockdown is off. Messages held back meanwhile, "
-                                "now sent: {count}.", count=sent)
+        await tell_coordinators(context, "Service is restored: lockdown is off. Messages held back meanwhile go "
+                                "out now: {count}.", count=await lockdown_service.held_waiting(context.store))
+        await send_held(context)
         return
     deleted = await delete_tracked(context.bot, context.store, messages)
     await tell_coordinators(context, "Lockdown is on: only coordinators are served. {count} messages deleted.",

@@ -246,15 +246,15 @@ async def member_open(update: Update, context: BotContext, payload: dict[str, An
     member = view.member
     target = {"id": member.id}
     actions = []
-    if member.role is Role.VOLUNTEER and not member.trusted and member.status is MemberStatus.ACTIVE:
+    trial_runs = context.runtime.config.trial_runs
+    if member.role is Role.VOLUNTEER and member.on_trial(trial_runs) and member.status is MemberStatus.ACTIVE:
         actions.append(Choice(t("Trust"), "member.trust", target))
     if member.status in (MemberStatus.ACTIVE, MemberStatus.PENDING):
         actions.append(Choice(t("Freeze"), "member.freeze", target))
     if member.status is MemberStatus.FROZEN:
         actions.append(Choice(t("Reinstate"), "member.reinstate", target))
     actions.append(Choice(t("Revoke"), "member.revoke", target))
-    line = _member_line(t, view, context.runtime.config.trial_runs)
-    await reply(update, line, await keyboard_for(context, [actions]))
+    await reply(update, _member_line(t, view, trial_runs), await keyboard_for(context, [actions]))
 
 
 async def _status_change(update: Update, context: BotContext, change) -> None:

@@ -22,27 +22,30 @@ def held_back(context: BotContext, member: Member) -> bool:
     if not member.usable:
         log.info("message held back, member not active: member=%s", member.id)
         return True
-    if _locked(context) and not member.is_coordinator:
+    if in_lockdown(context) and not member.is_coordinator:
         log.info("message held back in lockdown: member=%s", member.id)
         return True
     return False
 
 
-def _locked(context: BotContext) -> bool:
+def in_lockdown(context: BotContext) -> bool:
+    """The one place that reads the switch (/lockdown sets it, start-up reads it from the database)."""
     return bool(context.runtime.extras.get("lockdown"))
 
 
 async def send_to_member(context: BotContext, member: Member, message: str, /, *, silent: bool = False,
-                         **values: object) -> int | None:
+                         about_run: int | None = None, keep: bool = True, **values: object) -> int | None:
     """Send one translated message; returns the Telegram message id, or None if it could not go.
 
     A 403 means the member blocked the bot: recorded as unreachable so coordinators can see it.
-    During a lockdown the notice is kept, sealed, and sent once it is lifted (`send_held`).
+    During a lockdown the notice is kept, sealed, and sent once it is lifted (`send_held`), unless
+    `keep` is False (an announcement: /runs shows the runs anyway). `about_run` names the run it
+    concerns: once that run's window has passed, a kept notice is moot and is not sent.
     """
     if held_back(context, member):
-        if member.usable:  # held back by the lockdown alone
+        if member.usable and keep:  # held back by the lockdown alone
             async with context.store.write_one() as uow:
-                await uow.notices.hold(member.id, message, values, silent=silent)
+                await uow.notices.hold(member.id, message, values, silent=silent, run_id=about_run)
         return None
     text = translator(member.language)(message, **values)
     try:
@@ -91,20 +94,26 @@ async def send_held(context: BotContext) -> int:
 
     Each batch is deleted in the transaction that reads it, before its messages go: a crash loses a
     notice, never repeats one (as with scheduled sends, schedules/jobs.py). Each member is read again
-    at sending: one frozen or revoked meanwhile hears nothing, and a lockdown begun again keeps the
-    rest for its end."""
+    at sending: one frozen or revoked meanwhile hears nothing, a notice about a run whose window has
+    passed (or that is gone) is dropped, and a lockdown begun again keeps the rest for its end."""
     sent = 0
-    while not _locked(context):
+    while not in_lockdown(context):
         async with context.store.read() as uow:
             if not await uow.notices.waiting():
                 break
         async with context.store.write() as uow:
             notices = await uow.notices.take(HELD_BATCH)
             members = await uow.members.many(notice.member_id for notice in notices)
+            runs = {run.id: run for run in await uow.runs.list_by_ids(
+                {notice.run_id for notice in notices if notice.run_id is not None})}
+            now = uow.clock.now()
         for notice in notices:
             member = members.get(notice.member_id)
-            if member is not None and await send_to_member(context, member, notice.message, silent=notice.silent,
-                                                           **notice.values) is not None:
+            run = runs.get(notice.run_id) if notice.run_id is not None else None
+            if member is None or (notice.run_id is not None and (run is None or run.window_end <= now)):
+                continue
+            if await send_to_member(context, member, notice.message, silent=notice.silent, about_run=notice.run_id,
+                                    **notice.values) is not None:
                 sent += 1
     if sent:
         log.info("held notices sent: count=%s", sent)

@@ -8,6 +8,7 @@ with the run's details (bot/services/partners.py says when).
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
@@ -29,6 +30,7 @@ from handlers.ui import answer_button, delete_typed, reply
 log = logging.getLogger(__name__)
 
 FLOW = "partner"
+OPEN_FOR = timedelta(minutes=30)
 NOT_LIVE = "You can write to your partner only while you hold a place on the task, until its window ends."
 
 
@@ -50,29 +52,46 @@ async def start(update: Update, context: BotContext, payload: dict[str, Any]) ->
     if not relay.to:
         await answer_button(update, t("Nobody else holds a place on {code} yet.", code=relay.code))
         return
-    await flows.goto(context, FLOW, "text", {"assignment": payload["assignment"]})
-    await reply(update, t("Send one short message for your partner on {code} (up to {limit} characters), or "
+    await flows.goto(context, FLOW, "text", _open_for(context, payload["assignment"]))
+    await reply(update, t("Send a short message for your partner on {code} (up to {limit} characters), or "
                           "/cancel. It is deleted from both chats after the task.", code=relay.code,
                           limit=partner_service.MAX_LENGTH))
 
 
+def _open_for(context: BotContext, assignment_id: int) -> dict[str, Any]:
+    """The conversation stays open for more lines (people write in several), until /cancel, the place
+    ending, or OPEN_FOR without a line: then a stray message is not relayed by surprise much later."""
+    until = context.runtime.clock.now() + OPEN_FOR
+    return {"assignment": assignment_id, "until": until.isoformat()}
+
+
 async def text_step(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    """The typed message: relayed to every partner, then gone from the sender's chat."""
+    """A typed line: relayed to every partner, then gone from the sender's chat."""
     t = context.t
     # Whatever it says, it leaves this chat: it may name a place or a person (refused or not).
     await delete_typed(update, context.bot)
-    if not text.strip() or len(text) > partner_service.MAX_LENGTH:
+    if context.runtime.clock.now() >= datetime.fromisoformat(data.get("until", "2000-01-01T00:00:00+00:00")):
+        await flows.finish(context)
+        await reply(update, t("That conversation has ended; your message was not sent. Press Message partner in "
+                              "/myruns to write again."))
+        return
+    if len(text) > partner_service.MAX_LENGTH:
         await reply(update, t("Please keep it under {limit} characters, or send /cancel to stop.",
                               limit=partner_service.MAX_LENGTH))
         return
-    await flows.finish(context)
     if not await within_limit(update, context, "partner_message"):
         return
     try:  # read again: the place, or the partner's, may have gone while the member typed
         relay = await partner_service.relay(context.store, context.me.id, data.get("assignment", 0))
     except DomainError:
+        await flows.finish(context)
         await reply(update, t(NOT_LIVE))
         return
+    if not relay.to:
+        await flows.finish(context)
+        await reply(update, t("Nobody else holds a place on {code} now; your message was not sent.", code=relay.code))
+        return
+    await flows.goto(context, FLOW, "text", _open_for(context, data["assignment"]))
     await partner_service.audit(context.store, context.me.id, relay.code)
     sent = 0
     for partner in relay.to:
@@ -80,7 +99,8 @@ async def text_step(update: Update, context: BotContext, data: dict[str, Any], t
     log.info("partner message relayed: member=%s run=%s partners=%s sent=%s", context.me.id, relay.run_id,
              len(relay.to), sent)
     if sent:
-        await reply(update, t("Sent to your partner on {code}.", code=relay.code))
+        await reply(update, t("Sent to your partner on {code}. Write more, or send /cancel when you are done.",
+                              code=relay.code))
     else:
         await reply(update, t("Your partner could not be reached. Try again later, or ask a coordinator."))
 

@@ -33,7 +33,7 @@ from bot.services.errors import (
 from bot.services.runs import RunLine
 from handlers.context import BotContext
 from handlers.limits import within_limit
-from handlers.notify import send_to_member, tell_coordinators
+from handlers.notify import in_lockdown, send_to_member, tell_coordinators
 from handlers.run_details import delete_run_details, send_details
 from handlers.screens import CATEGORY_LABELS, KIND_LABELS, WEEKDAYS, deny, page_of, page_turns, show
 from handlers.ui import answer_button, keyboard, together
@@ -142,7 +142,7 @@ async def announce(context: BotContext, notice: run_service.Announcement) -> Non
                       day=f"{t(WEEKDAYS[day.weekday()])} {day:%d.%m}") for day, count in notice.by_day]
     lines.append(t("Send /runs to see them."))
     # Already translated here (plural forms); send_to_member's lookup then finds nothing and keeps it.
-    await send_to_member(context, notice.member, "\n".join(lines))
+    await send_to_member(context, notice.member, "\n".join(lines), keep=False)
 
 
 async def drop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -237,9 +237,10 @@ async def call_off(update: Update, context: BotContext, payload: dict[str, Any])
     await delete_run_details(context, called_off.run_id)
     told = 0  # those the message reached: not anyone who blocked the bot; in a lockdown, nobody yet
     for member in called_off.to_tell:
-        told += await send_to_member(context, member, CALLED_OFF_NOTICE, code=called_off.code) is not None
+        told += await send_to_member(context, member, CALLED_OFF_NOTICE, code=called_off.code,
+                                     about_run=called_off.run_id) is not None
     log.info("run called off: run=%s told=%s", called_off.run_id, told)
-    if context.runtime.extras.get("lockdown") and called_off.to_tell:
+    if in_lockdown(context) and called_off.to_tell:
         done = t("{code} is called off; its needs are open again. Its volunteers will be told when the lockdown "
                  "ends.", code=called_off.code)
     else:
@@ -348,7 +349,7 @@ async def _decide(update: Update, context: BotContext, payload: dict[str, Any], 
         await show(update, context, context.t("Rejected: {code}. The place is free again.", code=code))
         message = "A coordinator could not confirm your place on {code} this time. Thank you for offering."
     if volunteer is not None:
-        await send_to_member(context, volunteer, message, code=code)
+        await send_to_member(context, volunteer, message, code=code, about_run=assignment.run_id)
 
 
 async def approve(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -412,12 +413,8 @@ async def release(update: Update, context: BotContext, payload: dict[str, Any]) 
         await done
     else:  # the details go with the place, in the same round trip as the answer
         await together(delete_run_details(context, given_back.run_id, context.me.id), done)
-    if late:
+    if late:  # (the release booked the run's announcement to the area again: schedules/runs.py reannounce)
         await tell_coordinators(context, "A place was given back less than a day before the task. Open /board.")
-    if late and given_back is not None:
-        for notice in await run_service.offer_again(context.store, given_back.run_id, context.me.id,
-                                                    context.runtime.config.tz):
-            await announce(context, notice)
 
 
 COMMANDS = {"plan": plan, "runs": open_runs, "myruns": my_runs}

@@ -21,7 +21,7 @@ from bot.services.buttons import Choice
 from handlers.cleanup import clear_chat
 from handlers.commands_menu import clear_menu
 from handlers.context import BotContext
-from handlers.notify import send_to_member, tell_coordinators
+from handlers.notify import in_lockdown, send_to_member, tell_coordinators
 from handlers.run_details import delete_run_details
 from handlers.runs import announce
 from handlers.ui import keyboard
@@ -32,10 +32,6 @@ LOCKDOWN_RETRY = timedelta(minutes=15)
 HOLDING = (AssignmentStatus.CLAIMED, AssignmentStatus.CONFIRMED)
 
 
-def _locked(context: BotContext) -> bool:
-    return bool(context.runtime.extras.get("lockdown"))
-
-
 async def _postpone(uow: UnitOfWork, kind: str, ref_id: int) -> None:
     await uow.schedule.postpone(kind, ref_id, uow.clock.now() + LOCKDOWN_RETRY)
 
@@ -43,7 +39,7 @@ async def _postpone(uow: UnitOfWork, kind: str, ref_id: int) -> None:
 @job(run_jobs.ANNOUNCE)
 async def announce_runs(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send | None:
     """Every announcement due now, gathered: a volunteer hears "2 new tasks for Thursday" once, not per run."""
-    if _locked(context):
+    if in_lockdown(context):
         await _postpone(uow, run_jobs.ANNOUNCE, ref_id)
         return None
     now = uow.clock.now()
@@ -112,7 +108,7 @@ async def remind(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send | No
     if assignment is None:
         return None
     run, member = held
-    if _locked(context):
+    if in_lockdown(context):
         if uow.clock.now() < run.window_start:
             await _postpone(uow, run_jobs.REMIND, ref_id)
         return None
@@ -129,6 +125,25 @@ async def remind(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send | No
     return send
 
 
+@job(run_jobs.REANNOUNCE)
+async def reannounce(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send | None:
+    """A place given back late: if it is still free, the area's other volunteers hear of the run again."""
+    if in_lockdown(context):
+        await _postpone(uow, run_jobs.REANNOUNCE, ref_id)
+        return None
+    run = await uow.runs.get(ref_id)
+    if (run is None or run.status is not RunStatus.PUBLISHED or run.window_start <= uow.clock.now()
+            or await uow.runs.live_count(run.id) >= run.places):
+        return None  # called off, started, or taken again meanwhile
+    notices = await run_service.offered_again(uow, run, context.runtime.config.tz)
+
+    async def send() -> None:
+        for notice in notices:
+            await announce(context, notice)
+
+    return send
+
+
 @job(run_jobs.CONFIRM_DEADLINE)
 async def confirm_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send | None:
     """12 h before and not confirmed: the place is offered again, coordinators are told, the run re-announced."""
@@ -140,16 +155,15 @@ async def confirm_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
                                          only_from=(AssignmentStatus.CLAIMED,))
     await run_jobs.cancel_assignment(uow, assignment.id)
     await uow.audit.add("run.unconfirmed", actor_id=None, subject=run.code)
-    notices = [] if _locked(context) else await run_service.offered_again(uow, run, member.id,
-                                                                           context.runtime.config.tz)
+    notices = [] if in_lockdown(context) else await run_service.offered_again(uow, run, context.runtime.config.tz)
 
     async def send() -> None:
         await delete_run_details(context, run.id, member.id)
         await tell_coordinators(context, "Not confirmed: task {code} ({pseudonym}). The place is offered again. "
                                          "Open /board.", code=run.code, pseudonym=member.pseudonym)
-        if not _locked(context):
+        if not in_lockdown(context):
             await send_to_member(context, member, "You did not confirm {code}, so the place was offered to others. "
-                                                  "Thank you for your help.", code=run.code)
+                                                  "Thank you for your help.", code=run.code, about_run=run.id)
             for notice in notices:
                 await announce(context, notice)
 
@@ -163,7 +177,7 @@ async def report_prompt(context: BotContext, uow: UnitOfWork, ref_id: int) -> Se
     if assignment is None or assignment.checked_in_at is not None:
         return None
     run, member = held
-    if _locked(context):
+    if in_lockdown(context):
         await _postpone(uow, run_jobs.REPORT_PROMPT, ref_id)
         return None
 
@@ -186,7 +200,7 @@ async def checkin_deadline(context: BotContext, uow: UnitOfWork, ref_id: int) ->
     every other job, and lifting the lockdown moves it a full grace period on (bot/services/lockdown.py).
     Otherwise a lockdown would freeze everyone out on a run and bury a real detention among false
     alarms."""
-    if _locked(context):
+    if in_lockdown(context):
         await _postpone(uow, run_jobs.CHECKIN_DEADLINE, ref_id)
         return None
     missed = await outcomes.missed_checkin_in(uow, ref_id, context.runtime.config.second_alert_hours)

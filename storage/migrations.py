@@ -246,11 +246,13 @@ HELD_NOTICES = [
     """CREATE TABLE held_notices (
         id INTEGER PRIMARY KEY,
         member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+        run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,  -- the run it is about, if any
         held_at TEXT NOT NULL,
         seq INTEGER NOT NULL,                -- the order they were held in (ids are random)
         notice BLOB NOT NULL                 -- sealed JSON: message id and its values
     )""",
     "CREATE INDEX held_notices_member ON held_notices (member_id)",
+    "CREATE INDEX held_notices_run ON held_notices (run_id)",
 ]
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [

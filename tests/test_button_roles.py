@@ -13,7 +13,7 @@ from schedules import jobs
 from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
 
 EXPIRED = "This button has expired. Send the command again."
-VOLUNTEER_ACTIONS = ("runs.claim", "runs.details", "runs.release", "runs.report")
+VOLUNTEER_ACTIONS = ("runs.claim", "runs.details", "runs.release", "runs.report", "runs.partner")
 REQUEST_ACTIONS = ("request.facility", "request.category", "request.next", "request.urgency", "request.confirm",
                    "request.cancel", "request.withdraw")
 # The step each request action belongs to, so the presser is exactly where a family would press it.
@@ -70,7 +70,7 @@ async def test_volunteer_run_actions_change_nothing_for_another_role_or_status(b
         (assignment,) = await uow.runs.assignments_of(run.id)
         reveals = len([entry for entry in await uow.audit.recent(1000) if entry.action == "details.revealed"])
     assert run.places == 2 and assignment.status.value == "claimed"
-    before = await _table_rows(bot, "runs", "assignments", "parcels", "needs", "scheduled")
+    before = await _table_rows(bot, "runs", "assignments", "parcels", "needs", "scheduled", "conversations")
 
     # When the presser presses each volunteer action, holding a validly issued token for it
     payloads = {"runs.claim": {"run": run.id}}
@@ -82,8 +82,9 @@ async def test_volunteer_run_actions_change_nothing_for_another_role_or_status(b
         assert (action, toast) == (action, expected)
         assert (action, sent) == (action, [])
 
-    # And nothing changed: no claim, the place is not given back, no details revealed
-    assert await _table_rows(bot, "runs", "assignments", "parcels", "needs", "scheduled") == before
+    # And nothing changed: no claim, the place is not given back, no details revealed, no conversation with
+    # a partner begun
+    assert await _table_rows(bot, "runs", "assignments", "parcels", "needs", "scheduled", "conversations") == before
     async with bot.store.read() as uow:
         assert reveals == len([entry for entry in await uow.audit.recent(1000) if entry.action == "details.revealed"])
     assert "unhandled error" not in bot.logs()

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain import MemberStatus, Role
+from bot.services import buttons
 from tests.canary import find_canaries
 from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
 from tests.test_journey_week import WINDOW_END, publish_and_claim, sent_ids
 
 NOTE = "Буду у ворот в 9:05, пакет у меня. Canary-88"
-PROMPT = "Send one short message for your partner on"
+PROMPT = "Send a short message for your partner on"
 NOT_LIVE = "You can write to your partner only while you hold a place on the task, until its window ends."
 
 
@@ -23,6 +24,12 @@ def user_texts(bot, person) -> list[str]:
     """What the member's own messages still in the chat say."""
     return [message.get("text", "") for message in bot.api.live_messages(person.chat_id, include_user=True).values()
             if message.get("from", {}).get("id") == person.user_id]
+
+
+async def _assignments(bot):
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+        return await uow.runs.assignments_of(run.id, live_only=True)
 
 
 async def write_to_partner(bot, sender, text: str) -> None:
@@ -47,7 +54,7 @@ async def test_partners_write_through_the_bot_and_it_leaves_both_chats_with_the_
     assert "Алесь" not in call.params["text"]
     # And the sender's typed copy is gone from their chat; they hear it was sent
     assert NOTE not in user_texts(bot, first)
-    assert bot.last_text(first) == f"Sent to your partner on {code}."
+    assert bot.last_text(first) == f"Sent to your partner on {code}. Write more, or send /cancel when you are done."
     # And the audit says who wrote on which run, never what
     async with bot.store.read() as uow:
         entries = [entry for entry in await uow.audit.recent(50) if entry.action == "partner.messaged"]
@@ -66,8 +73,10 @@ async def test_partners_write_through_the_bot_and_it_leaves_both_chats_with_the_
     await bot.send(first, "/myruns")
     await bot.press_label(first, "Message partner")
     assert toasts(bot)[-1] == f"Nobody else holds a place on {code} yet."
-    await bot.send(first, "hello?")
+    await bot.send(first, "hello?")  # still in the conversation: deleted, not relayed, and said so
     assert not any("hello?" in text for text in bot.texts(second))
+    assert "hello?" not in user_texts(bot, first)
+    assert bot.last_text(first) == f"Nobody else holds a place on {code} now; your message was not sent."
 
     # And when the run is called off, what the first received goes too
     received = sent_ids(bot, first, "Message from your partner")
@@ -92,7 +101,7 @@ async def test_what_is_refused_is_deleted_and_relays_nothing(bot):
     assert bot.last_text(second).endswith("\nshort one")
     assert len(bot.texts(second)) == heard + 1
 
-    # A partner frozen while the sender types hears nothing, and the sender is told it did not go
+    # A partner frozen while the sender types hears nothing; the sender learns only that it did not go
     await bot.send(first, "/myruns")
     await bot.press_label(first, "Message partner")
     second_id = (await bot.member(second)).id
@@ -100,7 +109,7 @@ async def test_what_is_refused_is_deleted_and_relays_nothing(bot):
         await uow.members.set_status(second_id, MemberStatus.FROZEN)
     await bot.send(first, "are you there?")
     assert len(bot.texts(second)) == heard + 1
-    assert bot.last_text(first) == "Your partner could not be reached. Try again later, or ask a coordinator."
+    assert bot.last_text(first) == f"Nobody else holds a place on {code} now; your message was not sent."
     # and a frozen partner is nobody to write to (the sender learns no more than that)
     await bot.send(first, "/myruns")
     await bot.press_label(first, "Message partner")
@@ -146,10 +155,16 @@ async def test_a_trial_volunteer_waiting_for_approval_cannot_write_nor_can_anyon
     await bot.send(newcomer, "hello from the waiting room")
     assert len(bot.texts(first)) == heard
 
-    # A family member or a coordinator holding a forged token for the action changes nothing either
-    family = await bot.join(Role.FAMILY)
-    for person in (family, coordinator):
-        await bot.press(person, "not-a-real-token-0123456789abcdef")
+    # Another volunteer holding a token issued to them for the first volunteer's place gets nowhere either
+    stranger = await volunteer(bot, newcomer_area, trusted=True)
+    first_id = (await bot.member(first)).id
+    first_place = next(a.id for a in await _assignments(bot) if a.member_id == first_id)
+    [[(_, token)]] = await buttons.issue(bot.store, (await bot.member(stranger)).id,
+                                         [[buttons.Choice("x", "runs.partner", {"assignment": first_place})]],
+                                         ttl_hours=1)
+    await bot.press(stranger, token)
+    assert toasts(bot)[-1] == NOT_LIVE
+    await bot.send(stranger, "I am not on this run")
     assert len(bot.texts(first)) == heard
 
 
@@ -169,3 +184,28 @@ async def test_a_run_with_one_place_shows_no_message_partner_button(bot):
     await bot.send(alone, "/myruns")
     labels = [label for label, _ in bot.api.buttons(alone.chat_id)]
     assert f"Details {code}" in labels and not any("Message partner" in label for label in labels)
+
+
+async def test_people_write_in_several_lines_and_the_conversation_closes_after_a_quiet_half_hour(bot):
+    coordinator, first, second, code, _ = await publish_and_claim(bot, trial_second=False)
+    await write_to_partner(bot, first, "Я на месте.")
+    await bot.send(first, "Жду у входа.")  # a second line, no button needed
+    assert [text.split("\n", 1)[1] for text in bot.texts(second) if text.startswith("Message from your partner")] \
+        == ["Я на месте.", "Жду у входа."]
+    bot.clock.advance(timedelta(minutes=31))
+    await bot.send(first, "Canary-44 much later")
+    assert not any("Canary-44" in text for text in bot.texts(second))
+    assert "Canary-44 much later" not in user_texts(bot, first)
+    assert bot.last_text(first).startswith("That conversation has ended; your message was not sent.")
+    await bot.send(first, "and after that")  # no conversation any more: the usual answer, nothing relayed
+    assert not any("and after that" in text for text in bot.texts(second))
+
+
+async def test_a_partner_who_blocked_the_bot_is_not_reached_and_the_sender_hears_so(bot):
+    coordinator, first, second, code, _ = await publish_and_claim(bot, trial_second=False)
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Message partner")
+    bot.api.inject_fault("sendMessage", "403_blocked")  # the relay: Telegram says the partner blocked the bot
+    await bot.send(first, "are you there?")
+    assert not any("are you there?" in text for text in bot.texts(second))
+    assert bot.last_text(first) == "Your partner could not be reached. Try again later, or ask a coordinator."

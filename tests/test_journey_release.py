@@ -33,6 +33,9 @@ async def test_a_place_given_back_late_alerts_coordinators_and_is_announced_agai
     await bot.send(first, "/myruns")
     await bot.press_label(first, "Give back")
     assert LATE_ALERT in bot.texts(coordinator)
+    assert heard(bot, bystander, ANNOUNCEMENT) == 0  # not inside the volunteer's button: the next round
+    await jobs.run_due(bot.application)
+    await jobs.run_due(bot.application)  # once per run
     # The bystander who goes on Thursdays hears of it again; not the one who just left, not the partner
     # who still holds a place, not a volunteer who goes on Mondays only
     assert heard(bot, bystander, ANNOUNCEMENT) == 1
@@ -49,4 +52,16 @@ async def test_a_place_given_back_in_time_is_quietly_free_again(bot):
     await bot.send(first, "/myruns")
     await bot.press_label(first, "Give back")
     assert LATE_ALERT not in bot.texts(coordinator)
+    assert heard(bot, bystander, ANNOUNCEMENT) == 0
+
+
+async def test_a_late_place_taken_again_before_the_round_is_not_announced(bot):
+    coordinator, first, second, code, bystander, _ = await _with_a_bystander(bot)
+    bot.clock.set(WINDOW_START - timedelta(hours=6))
+    await jobs.run_due(bot.application)
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Give back")
+    await bot.send(bystander, "/runs")
+    await bot.press_label(bystander, f"Claim {code}")
+    await jobs.run_due(bot.application)
     assert heard(bot, bystander, ANNOUNCEMENT) == 0

@@ -99,3 +99,5 @@ async def test_volunteers_list_shows_the_trial_as_the_claims_apply_it(bot):
         await bot.send(coordinator, "/volunteers")
         [line] = [line for line in bot.last_text(coordinator).splitlines() if pseudonym in line]
         assert f"volunteer · {expected} ·" in line
+        await bot.press_label(coordinator, pseudonym)  # the card offers Trust only to one still on trial
+        assert any(label == "Trust" for label, _ in bot.api.buttons(coordinator.chat_id)) == (expected == "on trial")

@@ -62,7 +62,10 @@ async def release(store: Store, assignment_id: int, member_id: int) -> bool:
             raise NotFound()
         await uow.schedule.cancel_ref(assignment_id, ASSIGNMENT_JOBS)
         await uow.audit.add("run.released", actor_id=member_id, subject=run.code)
-        return run.window_start - now <= LATE_RELEASE
+        late = run.window_start - now <= LATE_RELEASE
+        if late:
+            await run_jobs.book_reannounce(uow, run)
+        return late
 
 
 # Scheduled work keyed by an assignment id; released or rejected assignments drop theirs.

@@ -19,9 +19,9 @@ from storage.store import Store
 SHOWN = (AssignmentStatus.CLAIMED, AssignmentStatus.CONFIRMED)
 KEEP_FOR = timedelta(hours=47)  # Telegram lets a bot delete its messages for 48 h; one hour to spare
 KIND = "details"
-# What a run leaves in volunteers' chats and takes away when it closes or a place goes: the details,
-# and the messages partners on the run sent each other (bot/services/partners.py).
-RUN_KINDS = (KIND, "partner")
+PARTNER_KIND = "partner"  # what partners on a run sent each other (bot/services/partners.py)
+# What a run leaves in volunteers' chats and takes away when it closes or a place goes.
+RUN_KINDS = (KIND, PARTNER_KIND)
 
 
 @dataclass(frozen=True)

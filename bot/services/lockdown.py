@@ -28,3 +28,9 @@ async def switch(store: Store, actor: Member, on: bool, *, checkin_grace: timede
         if not on:
             await uow.schedule.not_before(run_jobs.CHECKIN_DEADLINE, uow.clock.now() + checkin_grace)
         return await uow.messages.all() if on else []
+
+
+async def held_waiting(store: Store) -> int:
+    """Notices held back while locked down, still to go (handlers/notify.send_held sends them)."""
+    async with store.read() as uow:
+        return await uow.notices.waiting()

@@ -20,7 +20,7 @@ from bot.services import details
 from storage.store import Store
 
 MAX_LENGTH = 500  # short messages: "running ten minutes late", "I have the passport copy"
-KIND = details.RUN_KINDS[1]  # tracked with the run's details, deleted with them
+KIND = details.PARTNER_KIND  # tracked with the run's details, deleted with them
 
 
 @dataclass(frozen=True)

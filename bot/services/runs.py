@@ -286,23 +286,14 @@ async def publish_week(store: Store, actor: Member, week_start: date, tz: ZoneIn
     return announcements(published, facilities, volunteers, tz)
 
 
-async def offered_again(uow: UnitOfWork, run: Run, left_by: int, tz: ZoneInfo) -> list[Announcement]:
+async def offered_again(uow: UnitOfWork, run: Run, tz: ZoneInfo) -> list[Announcement]:
     """A place came free close to the window (given back late, or not confirmed): the run is announced
-    again to the area's free volunteers, except whoever holds a place on it and whoever just left it."""
+    again to the area's free volunteers, except whoever holds or held a place on it (one who gave it
+    back, or did not confirm, is not asked again)."""
     facilities = {facility.id: facility for facility in await uow.facilities.list()}
-    holders = {assignment.member_id for assignment in await uow.runs.assignments_of(run.id, live_only=True)}
+    been = {assignment.member_id for assignment in await uow.runs.assignments_of(run.id)}
     active = await uow.members.list(role=Role.VOLUNTEER, statuses=(MemberStatus.ACTIVE,))
-    volunteers = [volunteer for volunteer in active if volunteer.id not in holders and volunteer.id != left_by]
-    return announcements([run], facilities, volunteers, tz)
-
-
-async def offer_again(store: Store, run_id: int, left_by: int, tz: ZoneInfo) -> list[Announcement]:
-    """`offered_again` for a place given back late (the handler's own transaction is over)."""
-    async with store.read() as uow:
-        run = await uow.runs.get(run_id)
-        if run is None or run.status is not RunStatus.PUBLISHED:
-            return []
-        return await offered_again(uow, run, left_by, tz)
+    return announcements([run], facilities, [volunteer for volunteer in active if volunteer.id not in been], tz)
 
 
 def announcements(runs: list[Run], facilities: dict, volunteers: list[Member], tz: ZoneInfo) -> list[Announcement]:
