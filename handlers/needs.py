@@ -17,7 +17,18 @@ from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows
 from handlers.context import BotContext
-from handlers.screens import CATEGORY_LABELS, bad_input, day_text, deny, kg_text, show, today, use_buttons
+from handlers.screens import (
+    CATEGORY_LABELS,
+    bad_input,
+    day_text,
+    deny,
+    kg_text,
+    page_of,
+    page_turns,
+    show,
+    today,
+    use_buttons,
+)
 from handlers.ui import answer_button, reply
 
 FLOW = "need"
@@ -43,19 +54,40 @@ def _need_line(t, line: service.NeedLine) -> str:
             f"{kg_text(need.weight_g)} kg{due}")
 
 
+NEEDS_PAGE = 15  # lines, each with its button: at full scale there are thousands of open needs
+
+
 async def needs(update: Update, context: BotContext) -> None:
     if not _is_coordinator(context):
         await deny(update, context)
         return
+    await _needs_page(update, context)
+
+
+async def needs_page(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    if not _is_coordinator(context):
+        await deny(update, context)
+        return
+    await _needs_page(update, context, payload.get("page", 0), edit=True)
+
+
+async def _needs_page(update: Update, context: BotContext, page: int = 0, *, edit: bool = False) -> None:
+    """Open needs, most urgent first, a page at a time, each line with a button to open it."""
     t = context.t
     lines_ = await service.open_needs(context.store, context.me)
+    shown, page, pages = page_of(lines_, page, NEEDS_PAGE)
     header = [t("Open needs ({count}):", count=len(lines_))] if lines_ else [t("No open needs.")]
-    text = "\n".join(header + [_need_line(t, line) for line in lines_[:30]])
+    if pages > 1:
+        header.append(t("page {page} of {pages}", page=page + 1, pages=pages))
+    text = "\n".join(header + [_need_line(t, line) for line in shown])
     rows = [[Choice(f"{line.alias} · {t(CATEGORY_LABELS[line.need.category.value])}", "need.open",
-                    {"id": line.need.id}, single_use=False)] for line in lines_[:10]]
+                    {"id": line.need.id}, single_use=False)] for line in shown]
+    turns = page_turns(t, "need.list", page, pages)
+    if turns:
+        rows.append(turns)
     rows.append([Choice(t("Post a need"), "need.start", {}),
                  Choice(t("List for fundraisers"), "need.fundraisers", {}, single_use=False)])
-    await show(update, context, text, rows)
+    await show(update, context, text, rows, edit=edit)
 
 
 async def fundraisers(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -214,6 +246,7 @@ async def _save(update: Update, context: BotContext, data: dict[str, Any]) -> No
 COMMANDS = {"needs": needs}
 ACTIONS = {
     "need.start": need_start,
+    "need.list": needs_page,
     "need.category": on_category,
     "need.urgency": on_urgency,
     "need.open": need_open,

@@ -24,6 +24,8 @@ from handlers.screens import (
     day_text,
     deny,
     kg_text,
+    page_of,
+    page_turns,
     pick_rows,
     show,
     today,
@@ -96,6 +98,9 @@ async def by_facility(update: Update, context: BotContext, payload: dict[str, An
     await show(update, context, context.t("Which facility?"), rows, edit="page" in payload)
 
 
+NOT_REACHED_PAGE = 15  # names a page, three buttons a row
+
+
 async def not_reached(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
     """Open needs and no parcel for 4 weeks: never reached first, then longest waiting."""
     if not _is_coordinator(context):
@@ -107,16 +112,22 @@ async def not_reached(update: Update, context: BotContext, payload: dict[str, An
         await show(update, context, t("Everyone with open needs got a parcel in the last {weeks} weeks.",
                                       weeks=service.NOT_REACHED_WEEKS))
         return
+    shown, page, pages = page_of(waiting, payload.get("page", 0), NOT_REACHED_PAGE)
     lines = [t("Not reached for {weeks} weeks or more:", weeks=service.NOT_REACHED_WEEKS)]
-    for item in waiting[:40]:
+    if pages > 1:
+        lines.append(t("page {page} of {pages}", page=page + 1, pages=pages))
+    for item in shown:
         if item.never_reached:
             lines.append(t("{alias} · never reached · needs open since {day}", alias=item.prisoner.alias,
                            day=day_text(item.waiting_since)))
         else:
             lines.append(t("{alias} · last parcel {day}", alias=item.prisoner.alias, day=day_text(item.waiting_since)))
     rows = [[Choice(w.prisoner.alias, "prisoner.open", {"id": w.prisoner.id}, single_use=False)
-             for w in waiting[i:i + 3]] for i in range(0, min(len(waiting), 12), 3)]
-    await show(update, context, "\n".join(lines), rows)
+             for w in shown[i:i + 3]] for i in range(0, len(shown), 3)]
+    turns = page_turns(t, "prisoner.not_reached", page, pages)
+    if turns:
+        rows.append(turns)
+    await show(update, context, "\n".join(lines), rows, edit="page" in payload)
 
 
 async def search_start(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

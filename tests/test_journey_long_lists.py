@@ -92,3 +92,34 @@ async def test_a_coordinator_places_a_request_for_an_unlisted_place_on_the_secon
         [prisoner] = await uow.prisoners.list()
         places = {f.id: f.name for f in await uow.facilities.list()}
     assert places[prisoner.facility_id] == "Place 45"
+
+
+async def test_open_needs_and_people_not_reached_leaf_a_page_at_a_time(bot):
+    from bot.domain import NeedCategory, PrisonerStatus
+
+    await many_places(bot)
+    coordinator = await bot.join(Role.COORDINATOR)
+    async with bot.store.write() as uow:
+        [place] = [f for f in await uow.facilities.list() if f.name == "Place 01"]
+        for number in range(1, 21):
+            prisoner = await uow.prisoners.add(alias=f"Alias {number:02d}", full_name=f"Name {number}",
+                                               birth_year=1970, facility_id=place.id,
+                                               status=PrisonerStatus.SENTENCED)
+            await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=1000)
+    await bot.send(coordinator, "/needs")
+    first = bot.last_text(coordinator)
+    assert "Open needs (20):" in first and "page 1 of 2" in first
+    first_aliases = {label.split(" · ")[0] for label in labels(bot, coordinator) if label.startswith("Alias")}
+    await bot.press_label(coordinator, "Next")
+    assert "page 2 of 2" in bot.last_text(coordinator)
+    second_aliases = {label.split(" · ")[0] for label in labels(bot, coordinator) if label.startswith("Alias")}
+    assert len(first_aliases) == 15 and len(second_aliases) == 5 and not first_aliases & second_aliases
+
+    await bot.send(coordinator, "/prisoners")
+    await bot.press_label(coordinator, "Not reached")
+    assert "page 1 of 2" in bot.last_text(coordinator)
+    await bot.press_label(coordinator, "Next")
+    page_two = [label for label in labels(bot, coordinator) if label.startswith("Alias")]
+    assert len(page_two) == 5
+    await bot.press_label(coordinator, page_two[0])
+    assert page_two[0] in bot.last_text(coordinator)
