@@ -1,8 +1,10 @@
-""""Message partner" in /myruns: a short message to the other volunteer(s) on the same run, through the bot.
+""""Message partner" in /myruns: short messages to the other volunteer(s) on the same run, through the bot.
 
-The relayed message is treated like the details: it may name a place or a person, so the typed copy
-leaves the sender's chat, the relayed copy is sent silently under a neutral first line and is deleted
-with the run's details (bot/services/partners.py says when).
+A conversation: after the button, every line the volunteer types goes to their partner, until /cancel,
+the place ending, or OPEN_FOR without a line. Each line is treated like the details: it may name a
+place or a person, so the typed copy leaves the sender's chat (relayed or not), and the relayed copy
+is sent silently under a neutral first line and deleted with the run's details (bot/services/partners.py
+says when).
 """
 
 from __future__ import annotations
