@@ -1,4 +1,5 @@
-"""/board for coordinators: missed check-ins first, claims to approve, then this week's runs, status first."""
+"""/board for coordinators: missed check-ins first, claims to approve, then the runs of this week and the
+next seven days (an alert 48 h ahead on a Sunday points here), status first."""
 
 from __future__ import annotations
 
@@ -36,14 +37,14 @@ async def board(update: Update, context: BotContext) -> None:
     if lines:
         lines.append("")
     if not view.runs:
-        lines.append(t("No published tasks this week."))
+        lines.append(t("No published tasks this week or in the next seven days."))
     for item in view.runs:
         state = t(STATE_LABELS[item.state], taken=item.line.taken, places=item.line.places)
         mark = f"{WARNING} " if item.warning else ""
         lines.append(f"{mark}{state} · {run_text(context, item.line)}")
     # A facility closed on the day, say: published runs that have not started can be called off from here.
     rows.append([Choice(t("Call off a task"), "runs.calloff_list", {"page": 0}, single_use=False)])
-    await show(update, context, "\n".join([t("This week:"), *lines]), rows)
+    await show(update, context, "\n".join([t("This week and the next seven days:"), *lines]), rows)
 
 
 COMMANDS = {"board": board}

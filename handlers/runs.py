@@ -2,14 +2,13 @@
 
 Lists are coarse (code, area, facility kind, day, window, size, categories). Every action re-checks
 the member's role or ownership in the service; a token only proves who saw the button.
-Extension points for the details/outcome work: MY_RUN_BUTTONS (more buttons per claimed run, e.g.
-Details, Confirm, Report) and the `runs.*` ACTIONS table.
+/myruns shows per place only the buttons that can work at that moment (`my_run_buttons`).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from telegram import Update
@@ -177,6 +176,7 @@ async def places(update: Update, context: BotContext, payload: dict[str, Any]) -
 # Coordinators: call a published run off ---------------------------------------------------------------
 
 CALL_OFF_PAGE = 8
+PARTNER_LEFT = N_("Update on task {code}: your partner has given their place back.")
 CALLED_OFF_NOTICE = N_("Update: task {code} is called off. There is no need to go. Thank you.")
 
 
@@ -365,16 +365,39 @@ async def reject(update: Update, context: BotContext, payload: dict[str, Any]) -
 # Volunteers: my runs, release ------------------------------------------------------------------------
 
 # Per-run buttons: (label, action) pairs, payload {"assignment": id}; every action re-checks ownership and state.
-MY_RUN_BUTTONS: list[tuple[str, str]] = [
-    ("Details {code}", "runs.details"), ("Confirm {code}", "runs.confirm"), ("Report {code}", "runs.report"),
-    ("I'm safe {code}", "runs.safe"), ("Give back {code}", "runs.release"),
-]
-PARTNER_BUTTON = [(N_("Message partner {code}"), "runs.partner")]  # runs with two places (handlers/partners.py)
+DETAILS = (N_("Details {code}"), "runs.details")
+CONFIRM = (N_("Confirm {code}"), "runs.confirm")
+GIVE_BACK = (N_("Give back {code}"), "runs.release")
+REPORT = (N_("Report {code}"), "runs.report")
+SAFE = (N_("I'm safe {code}"), "runs.safe")
+PARTNER = (N_("Message partner {code}"), "runs.partner")  # runs with two places (handlers/partners.py)
 BUTTONS_PER_ROW = 3
+MY_RUN_STATES = {"awaiting_approval": N_("waiting for a coordinator"), "claimed": N_("yours"),
+                 "confirmed": N_("confirmed"), "reported": N_("reported, thank you")}
+
+
+def my_run_buttons(item: run_service.MyRun, now: datetime) -> list[tuple[str, str]]:
+    """Only what can work now: Confirm and Give back before the window, Report and I'm safe from its
+    start, Details and Message partner until its end, nothing once reported or while a coordinator
+    has not yet confirmed the place (but giving it back)."""
+    line = item.line
+    started, ended = now >= line.window_start, now >= line.window_end
+    if item.status == "reported":
+        return []
+    if item.status == "awaiting_approval":
+        return [] if started else [GIVE_BACK]
+    buttons = [] if ended else [DETAILS]
+    if not started:
+        buttons += [CONFIRM, GIVE_BACK] if item.status == "claimed" else [GIVE_BACK]
+    else:
+        buttons += [REPORT, SAFE]
+    if line.places > 1 and not ended:
+        buttons.append(PARTNER)
+    return buttons
 
 
 async def my_runs(update: Update, context: BotContext) -> None:
-    """The volunteer's claimed tasks, each with its buttons."""
+    """The volunteer's claimed tasks, each with the buttons that can work now."""
     if not _volunteer(context):
         await deny(update, context)
         return
@@ -383,15 +406,13 @@ async def my_runs(update: Update, context: BotContext) -> None:
     if not mine:
         await show(update, context, t("You have no tasks now. Send /runs to see open ones."))
         return
+    now = context.runtime.clock.now()
     text = [t("Your tasks:")]
     rows = []
     for item in mine:
-        waiting = {"awaiting_approval": t("waiting for a coordinator"), "confirmed": t("confirmed")}.get(
-            item.status, t("yours"))
-        text.append(f"{run_text(context, item.line, places=False)} · {waiting}")
-        buttons = MY_RUN_BUTTONS + (PARTNER_BUTTON if item.line.places > 1 else [])
+        text.append(f"{run_text(context, item.line, places=False)} · {t(MY_RUN_STATES.get(item.status, 'yours'))}")
         choices = [Choice(t(label, code=item.line.code), action, {"assignment": item.assignment_id})
-                   for label, action in buttons]
+                   for label, action in my_run_buttons(item, now)]
         rows += [choices[i:i + BUTTONS_PER_ROW] for i in range(0, len(choices), BUTTONS_PER_ROW)]
     await show(update, context, "\n".join(text), rows)
 
@@ -402,18 +423,16 @@ async def release(update: Update, context: BotContext, payload: dict[str, Any]) 
         await deny(update, context)
         return
     try:
-        late = await claims.release(context.store, payload["assignment"], context.me.id)
+        released = await claims.release(context.store, payload["assignment"], context.me.id)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    async with context.store.read() as uow:
-        given_back = await uow.runs.get_assignment(payload["assignment"])
     done = show(update, context, context.t("Done: the place is free again. Thank you for telling us in time."))
-    if given_back is None:
-        await done
-    else:  # the details go with the place, in the same round trip as the answer
-        await together(delete_run_details(context, given_back.run_id, context.me.id), done)
-    if late:  # (the release booked the run's announcement to the area again: schedules/runs.py reannounce)
+    # The details (and partners' messages) go with the place, in the same round trip as the answer
+    await together(delete_run_details(context, released.run_id, context.me.id), done)
+    for partner in released.partners:  # nobody waits at the gate for someone who is not coming
+        await send_to_member(context, partner, PARTNER_LEFT, code=released.code, about_run=released.run_id)
+    if released.late:  # (the release booked the run's announcement to the area again: schedules/runs.py)
         await tell_coordinators(context, "A place was given back less than a day before the task. Open /board.")
 
 

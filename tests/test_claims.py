@@ -134,10 +134,10 @@ async def test_release_gives_the_place_back_and_says_whether_it_was_late(store, 
     first, second, third = await add_members(store, 3)
     run_id = await add_run(store, places=1, starts_in=timedelta(days=3))
     assignment = await claims.claim(store, run_id, first, cap=2, trial=False)
-    assert await claims.release(store, assignment.id, first) is False
+    assert (await claims.release(store, assignment.id, first)).late is False
     again = await claims.claim(store, run_id, second, cap=2, trial=False)
     clock.advance(timedelta(days=2, hours=1))  # now 23 hours before the window
-    assert await claims.release(store, again.id, second) is True
+    assert (await claims.release(store, again.id, second)).late is True
     assert (await claims.claim(store, run_id, third, cap=2, trial=False)).member_id == third
 
 

@@ -64,7 +64,7 @@ async def test_the_board_shows_status_and_places_and_marks_what_needs_attention(
     await bot.send(coordinator, "/board")
     board = bot.last_text(coordinator)
     # Then each run shows its status word and places, and nothing is marked yet
-    assert board.splitlines()[0] == "This week:"
+    assert board.splitlines()[0] == "This week and the next seven days:"
     assert line_of(board, unclaimed).startswith(f"open · {unclaimed} · SIZO · Гродна-Поўнач · Thu 03.12 · 09:00–13:00")
     assert line_of(board, unclaimed).endswith("places left: 1 of 1")
     for code in (unconfirmed, confirmed):
@@ -110,3 +110,27 @@ async def test_an_open_run_is_marked_from_48_hours_before_its_window(bot):
     await bot.send(coordinator, "/board")
     board = bot.last_text(coordinator)
     assert all(line_of(board, code).startswith(f"{WARNING}open · {code}") for code in codes)
+
+
+async def test_on_a_sunday_the_board_shows_the_tuesday_run_an_alert_points_to(bot):
+    """The 48 h alert comes on Sunday for a Tuesday run and says "Open /board": the run is there."""
+
+    stop_polling_job(bot)
+    coordinator = await bot.join(Role.COORDINATOR)
+    async with bot.store.write() as uow:
+        area = await uow.areas.add("Ліда")
+        facility = await uow.facilities.add(
+            kind=FacilityKind.SIZO, name="СІЗА Выдуманае", address="вул. 1", area_id=area.id,
+            rules=FacilityRules(windows=(HandoverWindow(1, "09:00", "13:00"),)), effective_from=date(2026, 1, 1),
+            places=1)
+        prisoner = await uow.prisoners.add(alias="Ранняя Рабіна", full_name="Імя Прыдуманае", birth_year=1990,
+                                           facility_id=facility.id, status=PrisonerStatus.PRE_TRIAL)
+        await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=1000)
+    await bot.send(coordinator, "/plan")
+    code = bot.last_text(coordinator).split("draft · ")[1].split(" ")[0]
+    await bot.press_label(coordinator, "Publish all")
+    bot.clock.set(datetime(2026, 11, 29, 8, 0, tzinfo=UTC))  # Sunday; the run is on Tuesday 01.12
+    await jobs.run_due(bot.application)
+    assert any(code in text and "/board" in text for text in bot.texts(coordinator))
+    await bot.send(coordinator, "/board")
+    assert line_of(bot.last_text(coordinator), code).startswith(f"⚠ open · {code}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain import MemberStatus, Role
+from bot.services import buttons
 from schedules import jobs
 from tests.test_journey_week import WINDOW_END, WINDOW_START, publish_and_claim
 
@@ -20,6 +21,12 @@ async def confirmed_run(bot):
     for person in (first, second):
         await bot.press_label(person, "Confirm")
     return coordinator, first, second, code
+
+
+async def assignment_of(bot, person):
+    member = await bot.member(person)
+    async with bot.store.read() as uow:
+        return next(a for a in await uow.runs.live_assignments_of_member(member.id))
 
 
 def alerts(bot, person, prefix: str) -> list[str]:
@@ -71,6 +78,13 @@ async def test_a_missed_check_in_alerts_at_once_freezes_and_alerts_again_later(b
         f"Still no check-in: {first_member.pseudonym}, task {code}."]
     assert len(alerts(bot, coordinator, "Missed check-in")) == 1
 
+    # When a coordinator has heard from them and reinstates them, the board no longer raises it
+    await bot.send(coordinator, "/volunteers")
+    await bot.press_label(coordinator, first_member.pseudonym)
+    await bot.press_label(coordinator, "Reinstate")
+    await bot.send(coordinator, "/board")
+    assert "Missed check-in" not in bot.last_text(coordinator)
+
 
 async def test_a_report_is_the_check_in_and_nobody_is_frozen(bot):
     coordinator, first, second, code = await confirmed_run(bot)
@@ -101,6 +115,8 @@ async def test_a_report_is_the_check_in_and_nobody_is_frozen(bot):
 
 async def test_someone_elses_report_and_details_buttons_and_reporting_twice_change_nothing(bot):
     coordinator, first, second, code = await confirmed_run(bot)
+    await bot.send(second, "/myruns")  # a Details button kept from before the window ended
+    second_details = next(data for text, data in bot.api.buttons(second.chat_id) if text.startswith("Details"))
     bot.clock.set(WINDOW_END + timedelta(minutes=1))
     await jobs.run_due(bot.application)
     first_buttons = dict((text.split(" ")[0], data) for text, data in bot.api.buttons(first.chat_id))
@@ -123,9 +139,10 @@ async def test_someone_elses_report_and_details_buttons_and_reporting_twice_chan
         (parcel,) = await uow.runs.parcels_of(run.id)
     reporter = await bot.member(first)
     assert parcel.outcome.value == "delivered" and reporter.runs_done == 1
-    # The second volunteer's Details after the run is closed: not available
+    # The second volunteer's Details after the run is closed: not offered, and an old button gets nothing
     await bot.send(second, "/myruns")
-    await bot.press_label(second, "Details")
+    assert not any(text.startswith("Details") for text, _ in bot.api.buttons(second.chat_id))
+    await bot.press(second, second_details)
     assert bot.last_text(second) == "The details are not available for this task."
 
 
@@ -158,10 +175,13 @@ async def test_details_are_not_shown_once_the_window_has_closed(bot):
     await jobs.run_due(bot.application)
     for person in (first, second):
         await bot.press_label(person, "I'm safe")
-    bot.clock.set(WINDOW_END + timedelta(days=3))  # (retention takes the whole run later: the test below)
+    bot.clock.set(WINDOW_END + timedelta(days=1))  # (retention takes the whole run later: the test below)
     await jobs.run_due(bot.application)
     await bot.send(first, "/myruns")
-    await bot.press_label(first, "Details")
+    assert not any(text.startswith("Details") for text, _ in bot.api.buttons(first.chat_id))
+    kept = await buttons.issue(bot.store, (await bot.member(first)).id, [[buttons.Choice(
+        "x", "runs.details", {"assignment": (await assignment_of(bot, first)).id})]], ttl_hours=1)
+    await bot.press(first, kept[0][0][1])  # a button from a phone that changed hands, say
     assert bot.last_text(first) == "The details are not available for this task."
     assert not any(PRISONER_NAME in text for text in bot.texts(first)[-3:])
 

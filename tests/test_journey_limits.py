@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.domain import Role
+from bot.services import buttons
 from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
 
 SLOW_DOWN = "Please slow down and try again later."
@@ -51,9 +52,13 @@ async def test_claiming_again_and_again_is_slowed_then_reported_once(bot):
     await bot.send(coordinator, "/plan")
     code = bot.last_text(coordinator).split("draft · ")[1].split(" ")[0]
     await bot.press_label(coordinator, "Publish all")
-    for attempt in range(5):
-        await bot.send(grabber, "/runs")
-        await bot.press_label(grabber, f"Claim {code}")
+    async with bot.store.read() as uow:
+        run = await uow.runs.by_code(code)
+    grabber_id = (await bot.member(grabber)).id
+    for attempt in range(5):  # a Claim button each time (as a client replaying presses would send)
+        [[(_, token)]] = await buttons.issue(bot.store, grabber_id, [[buttons.Choice("x", "runs.claim",
+                                                                                     {"run": run.id})]], ttl_hours=1)
+        await bot.press(grabber, token)
         if attempt >= 1:
             assert bot.last_text(grabber) == SLOW_DOWN
     assert alerts(bot, coordinator, "Unusual activity") == [

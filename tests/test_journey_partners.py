@@ -26,6 +26,12 @@ def user_texts(bot, person) -> list[str]:
             if message.get("from", {}).get("id") == person.user_id]
 
 
+async def _all_assignments(bot):
+    async with bot.store.read() as uow:
+        (run,) = await uow.runs.list()
+        return await uow.runs.assignments_of(run.id)
+
+
 async def _assignments(bot):
     async with bot.store.read() as uow:
         (run,) = await uow.runs.list()
@@ -149,7 +155,12 @@ async def test_a_trial_volunteer_waiting_for_approval_cannot_write_nor_can_anyon
     await bot.press_label(newcomer, f"Claim {code}")
     assert "A coordinator will confirm your place" in bot.last_text(newcomer)
     await bot.send(newcomer, "/myruns")
-    await bot.press_label(newcomer, "Message partner")
+    assert [label for label, _ in bot.api.buttons(newcomer.chat_id)] == [f"Give back {code}"]  # waiting: no more
+    newcomer_id = (await bot.member(newcomer)).id
+    waiting_place = next(a.id for a in await _all_assignments(bot) if a.member_id == newcomer_id)
+    [[(_, token)]] = await buttons.issue(bot.store, newcomer_id, [[buttons.Choice(
+        "x", "runs.partner", {"assignment": waiting_place})]], ttl_hours=1)
+    await bot.press(newcomer, token)
     assert toasts(bot)[-1] == NOT_LIVE
     heard = len(bot.texts(first))
     await bot.send(newcomer, "hello from the waiting room")

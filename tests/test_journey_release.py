@@ -65,3 +65,22 @@ async def test_a_late_place_taken_again_before_the_round_is_not_announced(bot):
     await bot.press_label(bystander, f"Claim {code}")
     await jobs.run_due(bot.application)
     assert heard(bot, bystander, ANNOUNCEMENT) == 0
+
+
+async def test_the_partner_on_the_run_hears_the_place_was_given_back(bot):
+    coordinator, first, second, code, _ = await publish_and_claim(bot, trial_second=False)
+    await bot.send(first, "/myruns")
+    await bot.press_label(first, "Give back")
+    assert bot.last_text(second) == f"Update on task {code}: your partner has given their place back."
+    assert not any("given their place back" in text for text in bot.texts(first))
+
+
+async def test_open_tasks_do_not_offer_a_place_the_volunteer_already_holds(bot):
+    coordinator, first, second, code, _ = await publish_and_claim(bot, trial_second=False)
+    bystander = await volunteer(bot, (await bot.member(first)).area_ids[0], trusted=True)
+    await bot.send(second, "/myruns")
+    await bot.press_label(second, "Give back")
+    await bot.send(first, "/runs")  # holds a place on the only run: nothing to claim
+    assert code not in bot.last_text(first)
+    await bot.send(bystander, "/runs")
+    assert code in bot.last_text(bystander)

@@ -1,4 +1,4 @@
-"""The coordinators' board: this week's runs, status first, what needs action at the top.
+"""The coordinators' board: this week's and the coming days' runs, status first, what needs action at the top.
 
 Missed check-ins come first (someone may have been detained), then claims waiting for approval, then
 one line per run. A run is flagged when it still has free places within 48 h of its window, or a place
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain import AssignmentStatus, Member, RunStatus
+from bot.domain import AssignmentStatus, Member, MemberStatus, RunStatus
 from bot.services import runs as run_service
 from bot.services.run_jobs import REMIND_BEFORE, UNCLAIMED_BEFORE
 from bot.services.runs import RunLine
@@ -55,11 +55,16 @@ def _state(run_status: RunStatus, live: list, places: int) -> str:
     return "confirmed" if len(confirmed) >= places else "claimed"
 
 
+AHEAD = timedelta(days=7)  # past the week's end: on a Sunday, Tuesday's run needing people is on the board
+
+
 async def board(store: Store, actor: Member, now: datetime, tz) -> Board:
-    """This local week (Monday to Sunday) plus anything missed in the last seven days."""
+    """This local week (from Monday) and the next seven days, plus anything missed in the last seven days
+    by someone still frozen (a coordinator who reinstated them has dealt with it)."""
     run_service.require_coordinator(actor)
     today = now.astimezone(tz).date()
-    start, end = run_service.week_bounds(today - timedelta(days=today.weekday()), tz)
+    start, week_end = run_service.week_bounds(today - timedelta(days=today.weekday()), tz)
+    end = max(week_end, run_service.week_bounds(today + AHEAD + timedelta(days=1), tz)[0])
     async with store.read() as uow:
         runs = await uow.runs.list(statuses=SHOWN_RUNS, start=start, end=end)
         lines = {line.id: line for line in await run_service.lines_in(uow, runs)}
@@ -70,6 +75,8 @@ async def board(store: Store, actor: Member, now: datetime, tz) -> Board:
         rows = (*missed_rows, *waiting_rows)
         # One query each, however many runs and people the board shows.
         members = await uow.members.many({row.member_id for row in rows})
+        missed_rows = [row for row in missed_rows
+                       if row.member_id in members and members[row.member_id].status is MemberStatus.FROZEN]
         people = {member_id: member.pseudonym for member_id, member in members.items()}
         codes: dict[int, str] = {run.id: run.code for run in runs}
         for run in await uow.runs.list_by_ids({row.run_id for row in rows} - codes.keys()):

@@ -7,9 +7,10 @@ pressing "claim" on a two-place run at once yield exactly two places taken.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain import Assignment, AssignmentStatus, MemberStatus, Role, RunStatus
+from bot.domain import Assignment, AssignmentStatus, Member, MemberStatus, Role, RunStatus
 from bot.services import run_jobs
 from bot.services.errors import AlreadyClaimed, ClaimCapReached, NotAllowed, NotFound, RunFull, RunNotOpen
 from storage.repositories import UnitOfWork
@@ -44,8 +45,16 @@ async def claim(store: Store, run_id: int, member_id: int, *, cap: int, trial: b
         return assignment
 
 
-async def release(store: Store, assignment_id: int, member_id: int) -> bool:
-    """Give one's own place back before the run; True when it was within 24 h of the window."""
+@dataclass(frozen=True)
+class Released:
+    run_id: int
+    code: str
+    late: bool  # within LATE_RELEASE of the window: coordinators are told, the run offered again
+    partners: tuple[Member, ...]  # active volunteers still holding a place on it: they are told
+
+
+async def release(store: Store, assignment_id: int, member_id: int) -> Released:
+    """Give one's own place back before the run."""
     async with store.write() as uow:
         assignment = await uow.runs.get_assignment(assignment_id)
         if assignment is None or assignment.member_id != member_id:
@@ -65,7 +74,11 @@ async def release(store: Store, assignment_id: int, member_id: int) -> bool:
         late = run.window_start - now <= LATE_RELEASE
         if late:
             await run_jobs.book_reannounce(uow, run)
-        return late
+        holders = [a.member_id for a in await uow.runs.assignments_of(run.id, live_only=True)
+                   if a.status in (AssignmentStatus.CLAIMED, AssignmentStatus.CONFIRMED)]
+        members = await uow.members.many(holders)
+        partners = tuple(m for m in members.values() if m.role is Role.VOLUNTEER and m.status is MemberStatus.ACTIVE)
+        return Released(run.id, run.code, late, partners)
 
 
 # Scheduled work keyed by an assignment id; released or rejected assignments drop theirs.

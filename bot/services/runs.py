@@ -153,15 +153,18 @@ async def week_lines(store: Store, actor: Member, week_start: date, tz: ZoneInfo
 
 
 async def open_runs(store: Store, member: Member) -> list[RunLine]:
-    """Published future runs with a place left, in the member's areas only (need-to-know)."""
+    """Published future runs with a place left, in the member's areas only (need-to-know), except those
+    the member already holds a place on (/myruns shows them)."""
     if member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
         raise NotAllowed()
     async with store.read() as uow:
         now = uow.clock.now()
         placements = await uow.facilities.placements()
         nearby = [facility_id for facility_id, (_, area_id) in placements.items() if area_id in member.area_ids]
-        mine = await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now, facility_ids=nearby)
-        lines = await _lines(uow, mine, placements)
+        held = {assignment.run_id for assignment in await uow.runs.live_assignments_of_member(member.id)}
+        runs = [run for run in await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now, facility_ids=nearby)
+                if run.id not in held]
+        lines = await _lines(uow, runs, placements)
     return [line for line in lines if line.places_left > 0][:OPEN_LIST_LIMIT]
 
 
