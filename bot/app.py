@@ -88,7 +88,8 @@ def register_handlers(application: Application) -> None:
         for command, callback in module.COMMANDS.items():
             commands.append(CommandHandler(command, callback, filters=private))
         buttons.register_actions(getattr(module, "ACTIONS", {}))
-        flows.register_flows(getattr(module, "FLOWS", {}), getattr(module, "FLOW_ROLES", {}))
+        flows.register_flows(getattr(module, "FLOWS", {}), getattr(module, "FLOW_ROLES", {}),
+                             getattr(module, "FLOW_CANCELLED", {}))
     application.add_handlers(
         [
             *commands,

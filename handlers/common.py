@@ -59,10 +59,8 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def cancel(update: Update, context: BotContext) -> None:
     """Leave any conversation without storing what it gathered."""
-    if await flows.finish(context):
-        await reply(update, context.t("Stopped. Nothing was saved. Send /help to see what you can do."))
-    else:
-        await reply(update, context.t("Nothing to cancel. Send /help to see what you can do."))
+    said = await flows.cancel(context)
+    await reply(update, context.t(said or "Nothing to cancel. Send /help to see what you can do."))
 
 
 async def text(update: Update, context: BotContext) -> None:

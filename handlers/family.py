@@ -245,9 +245,9 @@ async def use_buttons(update: Update, context: BotContext, data: dict[str, Any],
 # /status and withdraw ------------------------------------------------------------------------------------
 
 
-def _status_line(t, request: FamilyRequest) -> str:
-    line = t("Request of {day}: {status}", day=day_text(request.created_at.date()),
-             status=t(STATUS_TEXT[request.status]))
+def _status_line(t, number: int, request: FamilyRequest) -> str:
+    line = f"{number}. " + t("Request of {day}: {status}", day=day_text(request.created_at.date()),
+                             status=t(STATUS_TEXT[request.status]))
     if request.status is RequestStatus.DECLINED and request.decline_reason in DECLINE_LABELS:
         line += f" ({t(DECLINE_LABELS[request.decline_reason]).lower()})"
     return line
@@ -263,9 +263,13 @@ async def status(update: Update, context: BotContext) -> None:
     if not mine:
         await reply(update, t("You have no requests. Send /request to ask for support."))
         return
-    rows = [[Choice(t("Withdraw the request of {day}", day=day_text(r.created_at.date())), "request.withdraw",
-                    {"id": r.id})] for r in mine if r.status is RequestStatus.WAITING]
-    await show(update, context, "\n".join(_status_line(t, r) for r in mine), rows)
+    rows = [[Choice(t("Withdraw request {number} ({day})", number=number, day=day_text(r.created_at.date())),
+                    "request.withdraw", {"id": r.id})]
+            for number, r in enumerate(mine, 1) if r.status is RequestStatus.WAITING]
+    lines = [_status_line(t, number, r) for number, r in enumerate(mine, 1)]
+    if any(r.status is RequestStatus.DECLINED for r in mine):
+        lines.append(t("You can send /request again at any time."))
+    await show(update, context, "\n".join(lines), rows)
 
 
 async def withdraw(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -493,7 +497,7 @@ async def review_needs_create(update: Update, context: BotContext, payload: dict
         await answer_button(update, t("This request is already closed."))
         return
     await flows.finish(context)
-    await reply(update, t("Accepted: {count} need(s) created. The family is told there is an update.",
+    await reply(update, t("Accepted. Needs created: {count}. The family is told there is an update.",
                           count=len(change.needs)))
     await _notify_family(context, change)
 

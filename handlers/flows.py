@@ -23,14 +23,27 @@ from handlers.ui import delete_typed
 Step = Callable[[Update, BotContext, dict[str, Any], str], Awaitable[None]]
 _FLOWS: dict[str, dict[str, Step]] = {}
 _ROLES: dict[str, tuple[Role, ...]] = {}  # flow -> roles whose typed text it may take
+_CANCELLED: dict[str, str] = {}  # flow -> what /cancel says (default: nothing was saved)
 
 MAX_TEXT = 2000  # longer messages are refused before any step sees them
 
 
-def register_flows(flows: dict[str, dict[str, Step]], roles: dict[str, tuple[Role, ...]] | None = None) -> None:
-    """`roles` names who may be in each flow; the router checks it once, so steps need not."""
+def register_flows(flows: dict[str, dict[str, Step]], roles: dict[str, tuple[Role, ...]] | None = None,
+                   cancelled: dict[str, str] | None = None) -> None:
+    """`roles` names who may be in each flow; the router checks it once, so steps need not. `cancelled`:
+    what /cancel says for a flow whose steps already did something (a message went), where "nothing
+    was saved" would be untrue."""
     _FLOWS.update(flows)
     _ROLES.update(roles or {})
+    _CANCELLED.update(cancelled or {})
+
+
+async def cancel(context: BotContext) -> str | None:
+    """End the member's flow; what to tell them, or None when there was none."""
+    state = await current(context)
+    if not await finish(context):
+        return None
+    return _CANCELLED.get(state[0] if state else "", "Stopped. Nothing was saved. Send /help to see what you can do.")
 
 
 async def goto(context: BotContext, flow: str, step: str, data: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ async def lockdown(update: Update, context: BotContext) -> None:
         await send_held(context)
         return
     deleted = await delete_tracked(context.bot, context.store, messages)
-    await tell_coordinators(context, "Lockdown is on: only coordinators are served. {count} messages deleted.",
+    await tell_coordinators(context, "Lockdown is on: only coordinators are served. Messages deleted: {count}.",
                             count=deleted)
     if context.runtime.config.lockdown_stops_process:
         # The operator must start the bot and type the passphrase again to bring it back.

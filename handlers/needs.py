@@ -51,7 +51,7 @@ def _need_line(t, line: service.NeedLine) -> str:
     urgent = "❗ " if need.urgency is Urgency.URGENT else ""
     due = f" · {t('due')} {day_text(need.due_on)}" if need.due_on else ""
     return (f"{urgent}{t(need.status.value)} · {t(CATEGORY_LABELS[need.category.value])} · {line.alias} · "
-            f"{kg_text(need.weight_g)} kg{due}")
+            + t("{kg} kg", kg=kg_text(need.weight_g)) + due)
 
 
 NEEDS_PAGE = 15  # lines, each with its button: at full scale there are thousands of open needs

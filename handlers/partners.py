@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain import MemberStatus, Role
-from bot.i18n import translator
+from bot.i18n import N_, translator
 from bot.services import details as detail_service
 from bot.services import partners as partner_service
 from bot.services.errors import DomainError
@@ -131,3 +131,4 @@ ACTIONS = {"runs.partner": start}
 COMMANDS: dict = {}
 FLOWS = {FLOW: {"text": text_step}}
 FLOW_ROLES = {FLOW: (Role.VOLUNTEER,)}
+FLOW_CANCELLED = {FLOW: N_("Done: the conversation with your partner is closed.")}

@@ -55,7 +55,7 @@ async def change(update: Update, context: BotContext, payload: dict[str, Any]) -
     rows: list[list[Choice]] = []
     for parcel in view.parcels:
         kinds = ", ".join(t(CATEGORY_LABELS.get(kind, "Other")) for kind in parcel.categories)
-        lines.append(f"• {parcel.alias} · {kg_text(parcel.weight_g)} kg · {kinds}")
+        lines.append(f"• {parcel.alias} · " + t("{kg} kg", kg=kg_text(parcel.weight_g)) + f" · {kinds}")
         rows.append([Choice(t("Move {alias}", alias=parcel.alias), "plan.move_to",
                             {"run": view.line.id, "parcel": parcel.id, "page": page})])
     if view.siblings:

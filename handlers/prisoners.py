@@ -170,8 +170,9 @@ def card_text(t, card: service.PrisonerCard) -> str:
         lines.append(t("Notes: {notes}", notes=p.notes))
     if card.needs:
         lines.append(t("Needs:"))
-        lines += [f"{t(n.status.value)} · {t(CATEGORY_LABELS[n.category.value])} · {kg_text(n.weight_g)} kg"
-                  + (f" · {day_text(n.due_on)}" if n.due_on else "") for n in card.needs]
+        lines += [f"{t(n.status.value)} · {t(CATEGORY_LABELS[n.category.value])} · "
+                  + t("{kg} kg", kg=kg_text(n.weight_g)) + (f" · {day_text(n.due_on)}" if n.due_on else "")
+                  for n in card.needs]
     if card.transfers:
         lines.append(t("Moved {count} time(s), last on {day}", count=len(card.transfers),
                        day=day_text(card.transfers[-1].moved_on)))

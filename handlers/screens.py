@@ -107,4 +107,4 @@ async def use_buttons(update: Update, context: BotContext, data: dict[str, Any],
 
 async def bad_input(update: Update, context: BotContext, error: InputError) -> None:
     """Say what is expected; the conversation stays on the same step."""
-    await reply(update, context.t(error.message, **error.values) + " " + context.t("Or send /cancel to stop."))
+    await reply(update, context.t(error.message, **error.values) + "\n" + context.t("Or send /cancel to stop."))

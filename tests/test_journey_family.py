@@ -107,7 +107,7 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
         assert "from 0.1 to 30" in bot.last_text(coordinator)
     await bot.send(coordinator, "2.5")
     await bot.press_label(coordinator, "Create the needs")
-    assert "2 need(s) created" in bot.last_text(coordinator)
+    assert "Needs created: 2." in bot.last_text(coordinator)
     assert bot.last_text(family) == NOTICE
 
     async with bot.store.read() as uow:
@@ -159,6 +159,7 @@ async def test_other_place_link_to_an_existing_prisoner_and_decline(bot):
     assert bot.last_text(family) == NOTICE
     await bot.send(family, "/status")
     assert "declined (cannot verify)" in bot.last_text(family)
+    assert bot.last_text(family).endswith("You can send /request again at any time.")  # and what next
     async with bot.store.read() as uow:
         [request] = await uow.requests.list()
     assert request.status is RequestStatus.DECLINED and request.prisoner_id == existing.id
@@ -171,9 +172,15 @@ async def test_a_family_withdraws_and_closed_requests_are_erased_after_retention
     family = await bot.join(Role.FAMILY)
     await seed_facility(bot)
     await ask(bot, family)
+    await ask(bot, family, name="Другая Асоба")  # two requests the same day: told apart by number
     await bot.send(family, "/status")
-    await bot.press_label(family, "Withdraw")
+    assert [label for label, _ in bot.api.buttons(family.chat_id)] == [
+        f"Withdraw request {n} ({bot.clock.now():%d.%m.%Y})" for n in (1, 2)]
+    assert bot.last_text(family).splitlines()[0].startswith("1. Request of")
+    await bot.press_label(family, "Withdraw request 2")
     assert "withdrawn" in bot.last_text(family)
+    await bot.send(family, "/status")
+    await bot.press_label(family, "Withdraw request")
     await bot.send(family, "/status")
     assert "withdrawn" in bot.last_text(family) and not bot.api.buttons(family.chat_id)[-1:] == ["Withdraw"]
     await bot.send(coordinator, "/requests")
@@ -183,7 +190,7 @@ async def test_a_family_withdraws_and_closed_requests_are_erased_after_retention
     policy = RetentionPolicy(request_days=bot.config.request_retention_days)
     assert (await run_retention(bot.store, policy))["requests"] == 0
     bot.clock.advance(timedelta(days=bot.config.request_retention_days, seconds=1))
-    assert (await run_retention(bot.store, policy))["requests"] == 1
+    assert (await run_retention(bot.store, policy))["requests"] == 2
     async with bot.store.read() as uow:
         assert await uow.requests.list() == []
 

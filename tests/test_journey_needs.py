@@ -229,6 +229,7 @@ async def test_hostile_input_keeps_each_step(bot):
     for bad in ("tomorrow", "31.02", "1.1.2020", "12/2026"):
         await bot.send(coordinator, bad)
         assert "Please send the date as 25.12 or 25.12.2026" in bot.last_text(coordinator)
+    assert bot.last_text(coordinator).endswith("25.12.2026\nOr send /cancel to stop.")  # not "2026 Or send"
     await bot.send(coordinator, "/cancel")
     async with bot.store.read() as uow:
         assert await uow.needs.list() == []

@@ -203,6 +203,9 @@ async def test_people_write_in_several_lines_and_the_conversation_closes_after_a
     await bot.send(first, "Жду у входа.")  # a second line, no button needed
     assert [text.split("\n", 1)[1] for text in bot.texts(second) if text.startswith("Message from your partner")] \
         == ["Я на месте.", "Жду у входа."]
+    await bot.send(first, "/cancel")  # /cancel closes it and says so (the lines did go)
+    assert bot.last_text(first) == "Done: the conversation with your partner is closed."
+    await write_to_partner(bot, first, "Ещё одно.")
     bot.clock.advance(timedelta(minutes=31))
     await bot.send(first, "Canary-44 much later")
     assert not any("Canary-44" in text for text in bot.texts(second))
