@@ -67,9 +67,8 @@ async def test_lockdown_can_stop_the_process(bot):
     assert "passphrase" in bot.last_text(coordinator)
 
 
-async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing_until_it_is_lifted(bot):
-    """Approving a claim or calling a run off tells the volunteer: in lockdown neither notice reaches them.
-    Both are kept, sealed, and go out in order once the lockdown is lifted."""
+async def _trial_claim_waiting(bot):
+    """A published run and a trial volunteer's claim on it, waiting for the coordinator's Approve."""
     from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
 
     stop_polling_job(bot)
@@ -82,6 +81,13 @@ async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing_until_
     await bot.send(newcomer, "/runs")
     await bot.press_label(newcomer, f"Claim {code}")
     approve = dict(bot.api.buttons(coordinator.chat_id))["Approve"]
+    return coordinator, newcomer, code, approve
+
+
+async def test_in_lockdown_a_coordinators_actions_tell_volunteers_nothing_until_it_is_lifted(bot):
+    """Approving a claim or calling a run off tells the volunteer: in lockdown neither notice reaches them.
+    Both are kept, sealed, and go out in order once the lockdown is lifted."""
+    coordinator, newcomer, code, approve = await _trial_claim_waiting(bot)
     heard = len(bot.texts(newcomer))
 
     await bot.send(coordinator, "/lockdown")
@@ -216,19 +222,9 @@ async def test_in_lockdown_only_coordinator_invites_register_and_others_wait_uns
 async def test_a_held_notice_about_a_run_whose_window_passed_is_dropped_and_announcements_are_not_held(bot):
     from bot.services import runs as run_service
     from handlers.runs import announce
-    from tests.test_journey_runs import seed_week, stop_polling_job, volunteer
     from tests.test_journey_week import WINDOW_END
 
-    stop_polling_job(bot)
-    coordinator = await bot.join(Role.COORDINATOR)
-    area_id = await seed_week(bot)
-    newcomer = await volunteer(bot, area_id, trusted=False)
-    await bot.send(coordinator, "/plan")
-    code = bot.last_text(coordinator).split("draft · ")[1].split(" ")[0]
-    await bot.press_label(coordinator, "Publish all")
-    await bot.send(newcomer, "/runs")
-    await bot.press_label(newcomer, f"Claim {code}")
-    approve = dict(bot.api.buttons(coordinator.chat_id))["Approve"]
+    coordinator, newcomer, code, approve = await _trial_claim_waiting(bot)
     await bot.send(coordinator, "/lockdown")
     await bot.press(coordinator, approve)  # "Your place on ... is confirmed": about that run
     await _held_notice_for(bot, newcomer)  # about no run: always still worth saying
