@@ -1,5 +1,5 @@
 """/board for coordinators: missed check-ins first, claims to approve, then the runs of this week and the
-next seven days (an alert 48 h ahead on a Sunday points here), status first."""
+next three days (an alert 48 h ahead on a Sunday points here), flagged ones first, status first."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from handlers.screens import deny, show
 STATE_LABELS = {"open": "open", "claimed": "claimed {taken}/{places}", "confirmed": "confirmed", "done": "done",
                 "failed": "failed", "called off": "called off"}
 WARNING = "⚠"
+BOARD_TEXT_LIMIT = 3800  # Telegram takes 4,096 characters; room for the header and the "more" line
 
 
 async def board(update: Update, context: BotContext) -> None:
@@ -37,14 +38,22 @@ async def board(update: Update, context: BotContext) -> None:
     if lines:
         lines.append("")
     if not view.runs:
-        lines.append(t("No published tasks this week or in the next seven days."))
-    for item in view.runs:
+        lines.append(t("No published tasks this week or in the next three days."))
+    # Flagged runs first; what does not fit one message is counted, never cut off mid-line.
+    ordered = sorted(view.runs, key=lambda item: not item.warning)
+    size = sum(len(line) + 1 for line in lines)
+    for shown, item in enumerate(ordered):
         state = t(STATE_LABELS[item.state], taken=item.line.taken, places=item.line.places)
-        mark = f"{WARNING} " if item.warning else ""
-        lines.append(f"{mark}{state} · {run_text(context, item.line)}")
+        line = f"{WARNING} " if item.warning else ""
+        line += f"{state} · {run_text(context, item.line)}"
+        if size + len(line) > BOARD_TEXT_LIMIT:
+            lines.append(t("… and {count} more.", count=len(ordered) - shown))
+            break
+        lines.append(line)
+        size += len(line) + 1
     # A facility closed on the day, say: published runs that have not started can be called off from here.
     rows.append([Choice(t("Call off a task"), "runs.calloff_list", {"page": 0}, single_use=False)])
-    await show(update, context, "\n".join([t("This week and the next seven days:"), *lines]), rows)
+    await show(update, context, "\n".join([t("This week and the next three days:"), *lines]), rows)
 
 
 COMMANDS = {"board": board}

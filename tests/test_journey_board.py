@@ -64,7 +64,7 @@ async def test_the_board_shows_status_and_places_and_marks_what_needs_attention(
     await bot.send(coordinator, "/board")
     board = bot.last_text(coordinator)
     # Then each run shows its status word and places, and nothing is marked yet
-    assert board.splitlines()[0] == "This week and the next seven days:"
+    assert board.splitlines()[0] == "This week and the next three days:"
     assert line_of(board, unclaimed).startswith(f"open · {unclaimed} · SIZO · Гродна-Поўнач · Thu 03.12 · 09:00–13:00")
     assert line_of(board, unclaimed).endswith("places left: 1 of 1")
     for code in (unconfirmed, confirmed):
@@ -134,3 +134,29 @@ async def test_on_a_sunday_the_board_shows_the_tuesday_run_an_alert_points_to(bo
     assert any(code in text and "/board" in text for text in bot.texts(coordinator))
     await bot.send(coordinator, "/board")
     assert line_of(bot.last_text(coordinator), code).startswith(f"⚠ open · {code}")
+
+
+async def test_a_long_board_counts_what_does_not_fit_and_keeps_flagged_runs_first(bot):
+    stop_polling_job(bot)
+    coordinator = await bot.join(Role.COORDINATOR)
+    async with bot.store.write() as uow:
+        area = await uow.areas.add("Магілёў")
+        for number in range(70):
+            facility = await uow.facilities.add(
+                kind=FacilityKind.COLONY, name=f"Калонія {number}", address="вул. 2", area_id=area.id,
+                rules=FacilityRules(windows=(HandoverWindow(number % 5, "10:00", "12:00"),)),
+                effective_from=date(2026, 1, 1), places=1)
+            prisoner = await uow.prisoners.add(alias=f"Alias {number:02d}", full_name=f"Name {number}",
+                                               birth_year=1970, facility_id=facility.id,
+                                               status=PrisonerStatus.SENTENCED)
+            await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=1000)
+    await bot.send(coordinator, "/plan")
+    await bot.press_label(coordinator, "Publish all")
+    bot.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))  # Wednesday of that week: Thursday's runs unclaimed
+    await bot.send(coordinator, "/board")
+    board = bot.last_text(coordinator)
+    last = board.splitlines()[-1]
+    assert len(board) <= 4096 and last.startswith("… and ") and last.endswith(" more.")
+    runs = [line for line in board.splitlines() if " · R-" in line]
+    flagged = [line.startswith("⚠") for line in runs]
+    assert flagged == sorted(flagged, reverse=True) and any(flagged)  # every flagged run before the others

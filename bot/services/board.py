@@ -1,4 +1,4 @@
-"""The coordinators' board: this week's and the coming days' runs, status first, what needs action at the top.
+"""The coordinators' board: this week's runs and the next three days', status first, what needs action at the top.
 
 Missed check-ins come first (someone may have been detained), then claims waiting for approval, then
 one line per run. A run is flagged when it still has free places within 48 h of its window, or a place
@@ -55,16 +55,19 @@ def _state(run_status: RunStatus, live: list, places: int) -> str:
     return "confirmed" if len(confirmed) >= places else "claimed"
 
 
-AHEAD = timedelta(days=7)  # past the week's end: on a Sunday, Tuesday's run needing people is on the board
+# Past the week's end, as far as the alerts reach: the 48 h "free places" alert on a Sunday names a
+# Tuesday run, and the board it points to shows it (a day to spare). Not the whole next week: that is
+# /plan's, and a board of a hundred runs would bury what needs action.
+AHEAD = UNCLAIMED_BEFORE + timedelta(days=1)
 
 
 async def board(store: Store, actor: Member, now: datetime, tz) -> Board:
-    """This local week (from Monday) and the next seven days, plus anything missed in the last seven days
-    by someone still frozen (a coordinator who reinstated them has dealt with it)."""
+    """This local week (from Monday) and the next AHEAD, plus anything missed in the last seven days by
+    someone still frozen (a coordinator who reinstated them has dealt with it)."""
     run_service.require_coordinator(actor)
     today = now.astimezone(tz).date()
     start, week_end = run_service.week_bounds(today - timedelta(days=today.weekday()), tz)
-    end = max(week_end, run_service.week_bounds(today + AHEAD + timedelta(days=1), tz)[0])
+    end = max(week_end, now + AHEAD)
     async with store.read() as uow:
         runs = await uow.runs.list(statuses=SHOWN_RUNS, start=start, end=end)
         lines = {line.id: line for line in await run_service.lines_in(uow, runs)}
