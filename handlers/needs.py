@@ -81,7 +81,7 @@ async def _needs_page(update: Update, context: BotContext, page: int = 0, *, edi
         header.append(t("page {page} of {pages}", page=page + 1, pages=pages))
     text = "\n".join(header + [_need_line(t, line) for line in shown])
     rows = [[Choice(f"{line.alias} · {t(CATEGORY_LABELS[line.need.category.value])}", "need.open",
-                    {"id": line.need.id}, single_use=False)] for line in shown]
+                    {"id": line.need.id, "page": page}, single_use=False)] for line in shown]
     turns = page_turns(t, "need.list", page, pages)
     if turns:
         rows.append(turns)
@@ -112,7 +112,8 @@ async def need_open(update: Update, context: BotContext, payload: dict[str, Any]
         return
     t = context.t
     rows = [[Choice(t("Fulfilled"), "need.status", {"id": payload["id"], "status": "fulfilled"}),
-             Choice(t("Cancel the need"), "need.status", {"id": payload["id"], "status": "cancelled"})]]
+             Choice(t("Cancel the need"), "need.status", {"id": payload["id"], "status": "cancelled"})],
+            [Choice(t("Back to the list"), "need.list", {"page": payload.get("page", 0)})]]
     await show(update, context, t("Close this need?"), rows)
 
 

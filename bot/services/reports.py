@@ -186,7 +186,7 @@ def digest_lines(digest: WeeklyDigest, t: Translate, day: Callable[[date], str])
         reasons = ", ".join(f"{t(REFUSAL_LABELS.get(reason, REFUSAL_LABELS['other']))} {count}"
                             for reason, count in parcels.refused.items())
         lines.append(t("Refused: {reasons}.", reasons=reasons))
-    lines.append(t("Next {days} days: {unclaimed} runs with a free place, {unconfirmed} not confirmed.",
+    lines.append(t("Next {days} days: runs with a free place {unclaimed}, not confirmed {unconfirmed}.",
                    days=UPCOMING_DAYS, unclaimed=upcoming.unclaimed, unconfirmed=upcoming.unconfirmed))
     if digest.missed_checkins:
         lines.append(t("Missed check-ins: {count} ({pseudonyms}).", count=digest.missed_checkins,
