@@ -28,7 +28,7 @@ from handlers.screens import (
     day_text,
     deny,
     page_of,
-    pick_rows,
+    page_turns,
     show,
     today,
     use_buttons,
@@ -143,12 +143,14 @@ async def _facility_list(update: Update, context: BotContext, page: int = 0, *, 
     t = context.t
     items = await service.list_facilities(context.store, today(context))
     areas = {area.id: area.name for area in await service.list_areas(context.store)}
-    shown, page, _ = page_of(items, page, PICK_PAGE)  # the lines of the same page as the buttons
+    shown, page, pages = page_of(items, page, PICK_PAGE)  # a line and a button for each on the page
     lines = [t("Facilities ({count}):", count=len(items))] if items else [t("There are no facilities yet.")]
     lines += [f"{t(KIND_LABELS[f.kind.value])} · {f.name} · {areas.get(f.area_id, '—')} · "
               + t("confirmed {day}", day=day_text(f.rules.confirmed_on)) for f in shown]
-    rows = pick_rows(t, items, page, lambda f: Choice(f.name[:60], "facility.open", {"id": f.id}, single_use=False),
-                     "facility.list")
+    rows = [[Choice(f.name[:60], "facility.open", {"id": f.id}, single_use=False)] for f in shown]
+    turns = page_turns(t, "facility.list", page, pages)
+    if turns:
+        rows.append(turns)
     rows.append([Choice(t("Add a facility"), "facility.add", {})])
     await show(update, context, "\n".join(lines), rows, edit=edit)
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.domain import FacilityKind, FacilityRules, HandoverWindow, NeedCategory, PrisonerStatus, Role
 from schedules import jobs
-from tests.test_journey_runs import stop_polling_job, volunteer
+from tests.test_journey_runs import seed_colonies, stop_polling_job, volunteer
 from tests.test_journey_week import WINDOW_START
 
 WARNING = "⚠ "
@@ -139,17 +139,7 @@ async def test_on_a_sunday_the_board_shows_the_tuesday_run_an_alert_points_to(bo
 async def test_a_long_board_counts_what_does_not_fit_and_keeps_flagged_runs_first(bot):
     stop_polling_job(bot)
     coordinator = await bot.join(Role.COORDINATOR)
-    async with bot.store.write() as uow:
-        area = await uow.areas.add("Магілёў")
-        for number in range(70):
-            facility = await uow.facilities.add(
-                kind=FacilityKind.COLONY, name=f"Калонія {number}", address="вул. 2", area_id=area.id,
-                rules=FacilityRules(windows=(HandoverWindow(number % 5, "10:00", "12:00"),)),
-                effective_from=date(2026, 1, 1), places=1)
-            prisoner = await uow.prisoners.add(alias=f"Alias {number:02d}", full_name=f"Name {number}",
-                                               birth_year=1970, facility_id=facility.id,
-                                               status=PrisonerStatus.SENTENCED)
-            await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=1000)
+    await seed_colonies(bot, 70, "Магілёў")
     await bot.send(coordinator, "/plan")
     await bot.press_label(coordinator, "Publish all")
     bot.clock.set(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))  # Wednesday of that week: Thursday's runs unclaimed

@@ -18,7 +18,7 @@ from bot.domain import (
 from bot.services import buttons
 from bot.services.buttons import Choice
 from bot.services.planner import DraftRun
-from tests.test_journey_runs import stop_polling_job
+from tests.test_journey_runs import seed_colonies, stop_polling_job
 from tests.test_journey_week import WINDOW_END, WINDOW_START
 
 ALIASES = ("Ціхая Вольха", "Quiet Aspen", "Светлая Ива")
@@ -205,17 +205,7 @@ async def test_nobody_but_a_coordinator_changes_or_sees_a_draft_even_holding_a_t
 async def test_a_long_plan_comes_a_page_at_a_time_and_a_change_comes_back_to_its_page(bot):
     stop_polling_job(bot)
     coordinator = await bot.join(Role.COORDINATOR)
-    async with bot.store.write() as uow:
-        area = await uow.areas.add("Brest")
-        for number in range(25):
-            facility = await uow.facilities.add(
-                kind=FacilityKind.COLONY, name=f"Калонія {number}", address=f"вул. {number}", area_id=area.id,
-                rules=FacilityRules(windows=(HandoverWindow(number % 5, "10:00", "12:00"),)),
-                effective_from=date(2026, 1, 1), places=1)
-            prisoner = await uow.prisoners.add(alias=f"Alias {number:02d}", full_name=f"Name {number}",
-                                               birth_year=1970, facility_id=facility.id,
-                                               status=PrisonerStatus.SENTENCED)
-            await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=1000)
+    await seed_colonies(bot, 25, "Brest")
     await bot.send(coordinator, "/plan")
     first = bot.last_text(coordinator)
     assert "25 tasks, 25 of them drafts · page 1 of 3" in first and first.count("draft · R-") == 10

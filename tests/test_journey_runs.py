@@ -48,6 +48,22 @@ async def seed_week(bot) -> int:
     return area.id
 
 
+async def seed_colonies(bot, count: int, area_name: str) -> None:
+    """`count` colonies (one window each, Monday to Friday in turn), each with one prisoner with one open
+    need: a plan of `count` one-parcel runs, for views that must cope with many."""
+    async with bot.store.write() as uow:
+        area = await uow.areas.add(area_name)
+        for number in range(count):
+            facility = await uow.facilities.add(
+                kind=FacilityKind.COLONY, name=f"Калонія {number}", address=f"вул. {number}", area_id=area.id,
+                rules=FacilityRules(windows=(HandoverWindow(number % 5, "10:00", "12:00"),)),
+                effective_from=date(2026, 1, 1), places=1)
+            prisoner = await uow.prisoners.add(alias=f"Alias {number:02d}", full_name=f"Name {number}",
+                                               birth_year=1970, facility_id=facility.id,
+                                               status=PrisonerStatus.SENTENCED)
+            await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.FOOD, weight_g=1000)
+
+
 async def volunteer(bot, area_id: int, *, trusted: bool, weekdays=(3,), name="Anon"):
     """A volunteer whose profile covers the area on the given weekdays (written directly: /profile is tested
     in the members journeys)."""
