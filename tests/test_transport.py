@@ -29,8 +29,9 @@ async def test_calls_go_through_and_parse(fake_api):
     try:
         assert bot.username == "parcel_test_bot"  # getMe, at initialize()
         message = await bot.send_message(4242, "Ёлка & ünïcode\u202e — 1+1=2?", protect_content=True)
-        assert message.text == "Ёлка & ünïcode\u202e — 1+1=2?"
+        assert message.message_id and message.chat_id == 4242 and message.date
         call = fake_api.calls[-1]
+        assert call.params["text"] == "Ёлка & ünïcode\u202e — 1+1=2?"
         assert call.method == "sendMessage" and call.params["chat_id"] == 4242
         assert call.params["protect_content"] is True
     finally:
@@ -57,13 +58,31 @@ async def test_keyboards_reach_telegram_but_are_not_parsed_back(fake_api):
                                        for n in range(10)])
         sent = await bot.send_message(4242, "Открытые задачи", reply_markup=markup)
         assert fake_api.calls[-1].params["reply_markup"]["inline_keyboard"][9][0]["text"] == "R-0009"
-        assert sent.text == "Открытые задачи" and sent.message_id and sent.reply_markup is None
+        assert sent.message_id and sent.reply_markup is None
         fake_api.press_button(4242, "c:3")
         (update,) = await bot.get_updates(timeout=0)
         assert update.callback_query.data == "c:3"
         assert update.callback_query.message.message_id == sent.message_id
         assert update.callback_query.message.text == "Открытые задачи"
         assert update.callback_query.message.reply_markup is None
+    finally:
+        await bot.shutdown()
+
+
+async def test_a_sent_message_comes_back_as_where_it_went_only(fake_api):
+    """Not its text, not the member's Telegram name: the bot reads only message_id, date and chat."""
+    fake_api.send_message(4242, "/start", first_name="Алеся", username="alesia_v")
+    bot = await _bot(fake_api.base_url)
+    try:
+        sent = await bot.send_message(4242, "Задача R-0042: Калонія №4, Пятрусь Міхалевіч", parse_mode="HTML")
+        answered = fake_api.calls[-1].response["result"]
+        assert (sent.message_id, sent.chat.id, sent.chat.type) == (answered["message_id"], 4242, "private")
+        assert answered["chat"]["username"] == "alesia_v" and answered["text"]  # sent whole, not parsed
+        assert sent.date is not None and sent.text is None and sent.from_user is None
+        assert sent.chat.first_name is None and sent.chat.username is None
+        edited = await bot.edit_message_text("Гатова", chat_id=4242, message_id=sent.message_id)
+        assert edited.message_id == sent.message_id and edited.text is None
+        assert await bot.delete_message(4242, sent.message_id) is True  # other answers are untouched
     finally:
         await bot.shutdown()
 
@@ -94,7 +113,7 @@ async def test_a_slow_answer_times_out_with_ptbs_error(fake_api):
         with pytest.raises(TimedOut):
             await bot.send_message(4242, "hello")
         # The pool is not left broken: the next call goes through.
-        assert (await bot.send_message(4242, "again")).text == "again"
+        assert (await bot.send_message(4242, "again")).message_id and fake_api.calls[-1].ok
     finally:
         await bot.shutdown()
 
