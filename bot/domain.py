@@ -50,6 +50,18 @@ class NeedCategory(StrEnum):
     MONEY = "money"
     OTHER = "other"
 
+    @property
+    def weighed(self) -> bool:
+        """Money is paid into the prison account, not carried in the parcel: it weighs nothing and
+        uses none of the month's kilograms."""
+        return self is not NeedCategory.MONEY
+
+
+def carries_goods(categories: tuple[str, ...] | frozenset[str]) -> bool:
+    """Whether a parcel of these categories goes through the counter (and counts as one of the
+    year's parcels), or is only money paid into the prison account. Unknown categories are goods."""
+    return not categories or any(category != NeedCategory.MONEY for category in categories)
+
 
 class NeedStatus(StrEnum):
     OPEN = "open"
@@ -357,6 +369,8 @@ class Allowance:
             return "refused_category"
         if self.goods_only_categories.intersection(categories):
             return "goods_parcel_only"
+        if not carries_goods(categories):  # only money paid in: not a parcel, no kilograms
+            return None
         if self.parcels_left_year is not None and self.parcels_left_year <= 0:
             return "no_parcels_left"
         if self.kg_left_month is not None and weight_g > round(self.kg_left_month * 1000):

@@ -22,12 +22,12 @@ from handlers.screens import (
     bad_input,
     day_text,
     deny,
-    kg_text,
     page_of,
     page_turns,
     show,
     today,
     use_buttons,
+    weight_parts,
 )
 from handlers.ui import answer_button, reply
 
@@ -49,9 +49,11 @@ def _is_coordinator(context: BotContext) -> bool:
 def _need_line(t, line: service.NeedLine) -> str:
     need = line.need
     urgent = "❗ " if need.urgency is Urgency.URGENT else ""
-    due = f" · {t('due')} {day_text(need.due_on)}" if need.due_on else ""
-    return (f"{urgent}{t(need.status.value)} · {t(CATEGORY_LABELS[need.category.value])} · {line.alias} · "
-            + t("{kg} kg", kg=kg_text(need.weight_g)) + due)
+    parts = [t(need.status.value), t(CATEGORY_LABELS[need.category.value]), line.alias,
+             *weight_parts(t, need.weight_g)]
+    if need.due_on:
+        parts.append(f"{t('due')} {day_text(need.due_on)}")
+    return urgent + " · ".join(parts)
 
 
 NEEDS_PAGE = 15  # lines, each with its button: at full scale there are thousands of open needs
@@ -177,23 +179,36 @@ async def on_category(update: Update, context: BotContext, payload: dict[str, An
         return
     data["category"] = payload["category"]
     await flows.goto(context, FLOW, "details", data)
-    await show(update, context, context.t("Any details (what exactly, sizes, brands)? Up to {high} characters, or - "
-                                          "for none.", high=inputs.MAX_DETAILS))
+    if NeedCategory(data["category"]).weighed:
+        ask = context.t("Any details (what exactly, sizes, brands)? Up to {high} characters, or - for none.",
+                        high=inputs.MAX_DETAILS)
+    else:
+        ask = context.t("How much, and any details? Up to {high} characters, or - for none.", high=inputs.MAX_DETAILS)
+    await show(update, context, ask)
 
 
 async def on_details(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
-    if await _typed(update, context, data, "details", lambda: inputs.optional_text(text, inputs.MAX_DETAILS)):
+    if not await _typed(update, context, data, "details", lambda: inputs.optional_text(text, inputs.MAX_DETAILS)):
+        return
+    if NeedCategory(data["category"]).weighed:
         await flows.goto(context, FLOW, "weight", data)
         await reply(update, context.t("About how much does it weigh, in kg? E.g. 2.5."))
+    else:  # paid into the account, not carried: no weight to ask for
+        data["weight_g"] = 0
+        await _ask_urgency(update, context, data)
 
 
 async def on_weight(update: Update, context: BotContext, data: dict[str, Any], text: str) -> None:
     if await _typed(update, context, data, "weight_g", lambda: inputs.weight_g(text)):
-        await flows.goto(context, FLOW, "urgency", data)
-        t = context.t
-        rows = [[Choice(t("Normal"), "need.urgency", {"urgency": "normal"}),
-                 Choice(t("Urgent"), "need.urgency", {"urgency": "urgent"})]]
-        await show(update, context, t("How urgent is it?"), rows)
+        await _ask_urgency(update, context, data)
+
+
+async def _ask_urgency(update: Update, context: BotContext, data: dict[str, Any]) -> None:
+    await flows.goto(context, FLOW, "urgency", data)
+    t = context.t
+    rows = [[Choice(t("Normal"), "need.urgency", {"urgency": "normal"}),
+             Choice(t("Urgent"), "need.urgency", {"urgency": "urgent"})]]
+    await show(update, context, t("How urgent is it?"), rows)
 
 
 async def on_urgency(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from bot.services.buttons import Choice
 from bot.services.errors import DomainError, NotAllowed, RunTooBig
 from handlers.context import BotContext
 from handlers.runs import run_text, show_plan
-from handlers.screens import CATEGORY_LABELS, deny, kg_text, show
+from handlers.screens import CATEGORY_LABELS, deny, show, weight_parts
 from handlers.ui import answer_button
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ async def change(update: Update, context: BotContext, payload: dict[str, Any]) -
     rows: list[list[Choice]] = []
     for parcel in view.parcels:
         kinds = ", ".join(t(CATEGORY_LABELS.get(kind, "Other")) for kind in parcel.categories)
-        lines.append(f"• {parcel.alias} · " + t("{kg} kg", kg=kg_text(parcel.weight_g)) + f" · {kinds}")
+        lines.append("• " + " · ".join([parcel.alias, *weight_parts(t, parcel.weight_g), kinds]))
         rows.append([Choice(t("Move {alias}", alias=parcel.alias), "plan.move_to",
                             {"run": view.line.id, "parcel": parcel.id, "page": page})])
     if view.siblings:

@@ -23,13 +23,13 @@ from handlers.screens import (
     bad_input,
     day_text,
     deny,
-    kg_text,
     page_of,
     page_turns,
     pick_rows,
     show,
     today,
     use_buttons,
+    weight_parts,
 )
 from handlers.ui import answer_button, delete_typed, reply
 
@@ -170,8 +170,8 @@ def card_text(t, card: service.PrisonerCard) -> str:
         lines.append(t("Notes: {notes}", notes=p.notes))
     if card.needs:
         lines.append(t("Needs:"))
-        lines += [f"{t(n.status.value)} · {t(CATEGORY_LABELS[n.category.value])} · "
-                  + t("{kg} kg", kg=kg_text(n.weight_g)) + (f" · {day_text(n.due_on)}" if n.due_on else "")
+        lines += [" · ".join([t(n.status.value), t(CATEGORY_LABELS[n.category.value]), *weight_parts(t, n.weight_g),
+                              *([day_text(n.due_on)] if n.due_on else [])])
                   for n in card.needs]
     if card.transfers:
         lines.append(t("Moved {count} time(s), last on {day}", count=len(card.transfers),

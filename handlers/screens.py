@@ -46,6 +46,11 @@ def kg_text(grams: int) -> str:
     return f"{grams / 1000:g}"
 
 
+def weight_parts(t, grams: int) -> list[str]:
+    """"2.5 kg" for a line's parts, or nothing for what weighs nothing (money paid into the account)."""
+    return [t("{kg} kg", kg=kg_text(grams))] if grams else []
+
+
 async def show(update: Update, context: BotContext, text: str, rows: list[list[Choice]] | None = None,
                *, edit: bool = False, silent: bool = False) -> Message | None:
     """Send a new message, or edit the one the pressed button sits on (toggle screens). `silent` for a

@@ -106,8 +106,9 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
         await bot.send(coordinator, bad)
         assert "from 0.1 to 30" in bot.last_text(coordinator)
     await bot.send(coordinator, "2.5")
+    await bot.press_label(coordinator, "Money to the prison account")  # one more kind: paid in, weighs nothing
     await bot.press_label(coordinator, "Create the needs")
-    assert "Needs created: 2." in bot.last_text(coordinator)
+    assert "Needs created: 3." in bot.last_text(coordinator)
     assert bot.last_text(family) == NOTICE
 
     async with bot.store.read() as uow:
@@ -117,7 +118,7 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
     assert request.status is RequestStatus.ACCEPTED
     assert prisoner.full_name == "Ганна Канарэйка" and prisoner.birth_year == 1958
     assert sorted((n.category.value, n.weight_g, n.urgency.value) for n in needs) == [
-        ("hygiene", 2500, "urgent"), ("vitamins", 2500, "urgent")]
+        ("hygiene", 2500, "urgent"), ("money", 0, "urgent"), ("vitamins", 2500, "urgent")]
     assert all(n.request_id == request.id and n.status is NeedStatus.OPEN for n in needs)
 
     await bot.send(coordinator, "/prisoners")

@@ -102,6 +102,36 @@ async def test_a_coordinator_adds_a_prisoner_posts_needs_that_fit_and_one_that_d
     assert next(n for n in needs if n.category.value == "food").due_on == date(2026, 12, 24)
 
 
+async def test_money_is_not_weighed_and_uses_none_of_the_allowance(bot):
+    """Money is paid into the prison account: no weight is asked, none is counted, none is shown."""
+    coordinator = await bot.join(Role.COORDINATOR)
+    await seed_facility(bot, kg_per_month=5)
+    prisoner = await add_prisoner(bot, coordinator)
+    await post_need(bot, coordinator, prisoner, category="Food", weight="5")
+    await bot.send(coordinator, "/needs")
+    await bot.press_label(coordinator, "Post a need")
+    await bot.send(coordinator, prisoner.alias)
+    await bot.press_label(coordinator, "Money to the prison account")
+    assert "How much" in bot.last_text(coordinator) and "weigh" not in bot.last_text(coordinator)
+    await bot.send(coordinator, "200 BYN for the shop")
+    assert "How urgent" in bot.last_text(coordinator), "straight on: no weight to ask for"
+    await bot.press_label(coordinator, "Normal")
+    await bot.send(coordinator, "-")
+    posted = bot.last_text(coordinator)
+    assert "posted" in posted and "Warning" not in posted, "the month's 5 kg are spent on food, not on money"
+
+    async with bot.store.read() as uow:
+        needs = await uow.needs.list(prisoner_id=prisoner.id)
+    assert sorted((n.category.value, n.weight_g) for n in needs) == [("food", 5000), ("money", 0)]
+    await bot.send(coordinator, "/needs")
+    [money_line] = [line for line in bot.last_text(coordinator).splitlines() if "Money" in line]
+    assert "kg" not in money_line and prisoner.alias in money_line
+    await bot.send(coordinator, "/prisoners")
+    await bot.press_label(coordinator, prisoner.alias)
+    [card_line] = [line for line in bot.last_text(coordinator).splitlines() if "Money" in line]
+    assert "kg" not in card_line
+
+
 async def test_the_card_shows_the_allowance_and_is_audited(bot):
     coordinator = await bot.join(Role.COORDINATOR)
     facility = await seed_facility(bot, "SIZO-1 Minsk", "Minsk", kg_per_month=30)

@@ -38,6 +38,19 @@ def test_parcels_are_counted_per_calendar_year_and_regime_overrides_the_general_
     assert strict.refusal(100, ("food",)) == "no_parcels_left"
 
 
+def test_money_alone_is_not_a_parcel_and_weighs_nothing():
+    history = [(date(2026, 1, 1), FacilityRules(kg_per_month=5, parcels_per_year=1, refused_categories=("clothes",)))]
+    money_only = [DeliveredParcel(date(2026, 2, 1), 0, ("money",)), DeliveredParcel(date(2026, 3, 1), 0, ("money",))]
+    allowance = allowance_for(history, prisoner(), money_only, DAY)
+    assert allowance.parcels_left_year == 1 and allowance.kg_left_month == 5
+    full = allowance_for(history, prisoner(), [DeliveredParcel(date(2026, 3, 2), 5000, ("food", "money"))], DAY)
+    assert full.parcels_left_year == 0 and full.refusal(100, ("food",)) == "no_parcels_left"
+    assert full.refusal(0, ("money",)) is None, "money can still be paid in"
+    assert full.refusal(0, ("money", "clothes")) == "refused_category"
+    suspended = allowance_for(history, prisoner(suspended_until=DAY), [], DAY)
+    assert suspended.refusal(0, ("money",)) == "suspended"
+
+
 def test_exhausted_weight_points_to_the_first_of_next_month():
     history = [(date(2026, 1, 1), FacilityRules(kg_per_month=5))]
     allowance = allowance_for(history, prisoner(), [DeliveredParcel(DAY, 5000)], date(2026, 12, 20))

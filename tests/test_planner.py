@@ -59,6 +59,16 @@ def test_a_refused_category_is_skipped_and_the_rest_still_goes():
     assert [parcel.need_ids for run in plan for parcel in run.parcels] == [(12,)]
 
 
+def test_money_goes_when_no_parcel_is_left_and_weighs_nothing():
+    # Given no parcel left this year and 1 kg left this month, a food need and money to pay in
+    who = prisoner(1, parcels_left_year=0, kg_left_month=1.0)
+    needs = [need(11, 1, "food", age_days=3), need(12, 1, "money", weight_g=0)]
+    # When the week is planned, the money still goes (it is not a parcel); the food waits
+    plan = plan_week(MONDAY, [facility()], [who], needs, MINSK)
+    assert [(parcel.need_ids, parcel.weight_g, parcel.categories) for run in plan for parcel in run.parcels] == [
+        ((12,), 0, ("money",))]
+
+
 def test_a_suspended_prisoner_gets_nothing():
     who = prisoner(1, suspended_until=MONDAY + timedelta(days=30))
     assert plan_week(MONDAY, [facility()], [who], [need(11, 1)], MINSK) == []

@@ -2,7 +2,8 @@
 
 Rules are data a coordinator maintains per facility, in versions with the date each took effect; the
 version in force on a day is the latest one that took effect on or before it. Weight is counted per
-calendar month and parcels per calendar year, over every delivered parcel of that period.
+calendar month and parcels per calendar year, over every delivered parcel of that period (money paid
+into the prison account weighs nothing and is not a parcel).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.domain import Allowance, FacilityRules, Prisoner
+from bot.domain import Allowance, FacilityRules, Prisoner, carries_goods
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def allowance_for(
 ) -> Allowance:
     rules = rules_on(rules_history, on)
     month_g = sum(p.weight_g for p in delivered if (p.on.year, p.on.month) == (on.year, on.month))
-    year_count = sum(1 for p in delivered if p.on.year == on.year)
+    year_count = sum(1 for p in delivered if p.on.year == on.year and carries_goods(p.categories))
     kg_left = None if rules.kg_per_month is None else max(0, round(rules.kg_per_month * 1000) - month_g) / 1000
     limit = parcels_limit(rules, prisoner.regime)
     parcels_left = None if limit is None else max(0, limit - year_count)

@@ -35,8 +35,12 @@ async def post_need(store: Store, actor, *, prisoner_id: int, category: NeedCate
                     urgency: Urgency = Urgency.NORMAL, details: str = "", due_on: date | None = None,
                     today: date, request_id: int | None = None) -> Posted:
     require_coordinator(actor)
-    if not round(MIN_KG * 1000) <= weight_g <= round(MAX_KG * 1000) or len(details) > MAX_DETAILS:
+    if not category.weighed:
+        weight_g = 0
+    elif not round(MIN_KG * 1000) <= weight_g <= round(MAX_KG * 1000):
         raise InputError("Please send the weight in kg, from 0.1 to 30, e.g. 2.5.")
+    if len(details) > MAX_DETAILS:
+        raise InputError("Please send up to {high} characters, or - for none.", high=MAX_DETAILS)
     if due_on is not None and due_on < today:
         raise InputError("That date has passed. Please send the date as 25.12 or 25.12.2026")
     async with store.write() as uow:
@@ -49,8 +53,8 @@ async def post_need(store: Store, actor, *, prisoner_id: int, category: NeedCate
                                    details=details, due_on=due_on, request_id=request_id)
         allowance = (await allowances(uow, [prisoner_id], today))[prisoner_id]
         await uow.audit.add("need.posted", actor_id=actor.id, subject=f"{prisoner.alias}: {category.value}")
-    # Money goes to the prison account, not through the counter: the parcel limits do not apply.
-    refusal = None if category is NeedCategory.MONEY else allowance.refusal(weight_g, (category.value,))
+    # Money goes to the prison account, not through the counter: Allowance.refusal applies no parcel limits.
+    refusal = allowance.refusal(weight_g, (category.value,))
     return Posted(need, refusal, ledger.possible_from(allowance, refusal) if refusal else None)
 
 

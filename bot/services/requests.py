@@ -159,7 +159,8 @@ async def create_prisoner(store: Store, actor: Member, request_id: int, facility
 
 async def accept_as_needs(store: Store, actor: Member, request_id: int, categories: tuple[str, ...],
                           weight_g: int, today: date) -> Change:
-    """One need per chosen category for the linked prisoner; the request is accepted."""
+    """One need per chosen category for the linked prisoner, each of `weight_g` (money: none); the
+    request is accepted."""
     require_coordinator(actor)
     if not categories or any(c not in inputs.CATEGORIES for c in categories):
         raise inputs.InputError("Please choose at least one kind of help.")
@@ -170,9 +171,9 @@ async def accept_as_needs(store: Store, actor: Member, request_id: int, categori
         if request.prisoner_id is None or await uow.prisoners.get(request.prisoner_id) is None:
             raise NotFound()
         needs = []
-        for category in dict.fromkeys(categories):
+        for category in map(NeedCategory, dict.fromkeys(categories)):
             needs.append(await uow.needs.add(
-                prisoner_id=request.prisoner_id, category=NeedCategory(category), weight_g=weight_g,
+                prisoner_id=request.prisoner_id, category=category, weight_g=weight_g if category.weighed else 0,
                 urgency=request.details.urgency, details=request.details.text[: inputs.MAX_DETAILS],
                 request_id=request_id))
         await uow.requests.close(request_id, RequestStatus.ACCEPTED)
