@@ -93,8 +93,9 @@ async def show_plan(update: Update, context: BotContext, week_start: date, *, no
     t = context.t
     lines = await run_service.week_lines(context.store, context.me, week_start, context.runtime.config.tz)
     if not lines:
-        await show(update, context, t("Nothing to plan for the week from {day}: no open needs fit a handover "
-                                      "window.", day=week_start.strftime("%d.%m.%Y")), edit=edit)
+        nothing = t("Nothing to plan for the week from {day}: no open needs fit a handover window.",
+                    day=week_start.strftime("%d.%m.%Y"))
+        await show(update, context, f"{note}\n{nothing}" if note else nothing, edit=edit)
         return
     drafts = sum(1 for line in lines if line.status.value == "draft")
     shown, page, pages = page_of(lines, page, PLAN_PAGE)
@@ -145,17 +146,18 @@ async def announce(context: BotContext, notice: run_service.Announcement) -> Non
 
 
 async def drop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """Take a draft run out of the plan; its needs are open again."""
+    """Take a draft run out of the week's plan, then show the plan again; its needs wait for next week's."""
     if not context.me.is_coordinator:
         await deny(update, context)
         return
     try:
         code = await run_service.run_code(context.store, payload["run"])
-        await run_service.drop(context.store, context.me, payload["run"])
+        week_start = await run_service.drop(context.store, context.me, payload["run"], context.runtime.config.tz)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    await show(update, context, context.t("{code} taken out of the plan; its needs are open again.", code=code))
+    note = context.t("{code} taken out of this week's plan; its needs wait for next week's.", code=code)
+    await show_plan(update, context, week_start, note=note, edit=True)
 
 
 async def places(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

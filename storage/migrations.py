@@ -255,8 +255,15 @@ HELD_NOTICES = [
     "CREATE INDEX held_notices_run ON held_notices (run_id)",
 ]
 
+# A coordinator who drops a draft from the week's plan means "not this week": without this the next
+# /plan (which also shows the plan) drafted the same needs again under a new code.
+NOT_IN_WEEK = [
+    "ALTER TABLE needs ADD COLUMN not_in_week TEXT",  # the Monday (ISO date) of the week it was taken out of
+]
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "initial domain model", INITIAL),
     (2, "indexes for the per-update queries", QUERY_INDEXES),
     (3, "notices held back in a lockdown", HELD_NOTICES),
+    (4, "needs taken out of a week's plan", NOT_IN_WEEK),
 ]

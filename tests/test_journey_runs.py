@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.domain import (
     FacilityKind,
@@ -16,6 +16,7 @@ from bot.domain import (
     Urgency,
 )
 from bot.services import buttons
+from bot.services import runs as run_service
 from bot.services.run_jobs import ASSIGNMENT_JOBS, RUN_JOBS
 from schedules import jobs
 from tests.canary import find_canaries
@@ -166,7 +167,7 @@ async def test_volunteers_and_families_cannot_plan_and_coordinators_cannot_claim
     assert "I did not understand" in bot.last_text(coordinator)
 
 
-async def test_dropping_a_draft_reopens_its_needs_and_places_toggle(bot):
+async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(bot):
     coordinator = await bot.join(Role.COORDINATOR)
     await seed_week(bot)
     await bot.send(coordinator, "/plan")
@@ -174,12 +175,28 @@ async def test_dropping_a_draft_reopens_its_needs_and_places_toggle(bot):
     assert "now takes 1 volunteer." in bot.last_text(coordinator)
     await bot.send(coordinator, "/plan")  # nothing new to plan: the same draft shows again
     assert bot.last_text(coordinator).count("draft · R-") == 1
+    plan_message = bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)[-1].result["message_id"]
     await bot.press_label(coordinator, "Drop")
-    assert "needs are open again" in bot.last_text(coordinator)
+    after = bot.api.calls_to("editMessageText", chat_id=coordinator.chat_id)[-1]
+    assert after.params["message_id"] == plan_message, "the plan is shown again in place"
+    assert "taken out of this week's plan" in after.params["text"] and "Nothing to plan" in after.params["text"]
     async with bot.store.read() as uow:
         assert await uow.runs.list() == []
         statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
     assert statuses == {"open"}
+
+    # Showing the plan again does not draft them again this week: Drop means "not this week"
+    await bot.send(coordinator, "/plan")
+    assert "Nothing to plan" in bot.last_text(coordinator)
+    await bot.press_label(coordinator, "Drop")  # an old button: the run is gone
+    async with bot.store.read() as uow:
+        assert await uow.runs.list() == []
+    # ... and the next week's planning takes them
+    week = run_service.next_week_start(bot.clock.now(), bot.config.tz)
+    [run] = await run_service.plan(bot.store, week + timedelta(days=7), bot.config.tz)
+    async with bot.store.read() as uow:
+        assert len(await uow.runs.parcels_of(run.id)) == 1
+        assert {row[0] for row in await uow.session.all("SELECT status FROM needs")} == {"planned"}
 
 
 def toasts(bot) -> list[str]:

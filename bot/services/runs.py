@@ -92,7 +92,9 @@ async def plan_in(uow: UnitOfWork, week_start: date, tz: ZoneInfo) -> list[Run]:
     facilities = await uow.facilities.list(on=week_start)
     served = await _already_served(uow, week_start, tz)
     people = [p for p in await uow.prisoners.list(statuses=PLANNABLE) if p.id not in served]
-    needs = await uow.needs.list(status=NeedStatus.OPEN, prisoner_ids=[p.id for p in people])
+    held_back = await uow.needs.not_in_week(week_start)
+    needs = [need for need in await uow.needs.list(status=NeedStatus.OPEN, prisoner_ids=[p.id for p in people])
+             if need.id not in held_back]
     allowances = await prisoner_service.allowances(uow, sorted({need.prisoner_id for need in needs}), week_start,
                                                    known={p.id: p for p in people})
     drafts = planner.plan_week(
@@ -196,12 +198,19 @@ async def run_code(store: Store, run_id: int) -> str:
 # Review and publish ----------------------------------------------------------------------------------
 
 
-async def drop(store: Store, actor: Member, run_id: int) -> None:
+async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> date:
+    """A draft out of its week's plan; its needs wait for the next week's. Returns that week's Monday."""
     require_coordinator(actor)
     async with store.write() as uow:
-        if not await uow.runs.drop(run_id):
+        run = await uow.runs.get(run_id)
+        if run is None:
+            raise NotFound()
+        local = run.window_start.astimezone(tz).date()
+        week_start = local - timedelta(days=local.weekday())
+        if not await uow.runs.drop(run_id, week_start):
             raise NotFound()
         await uow.audit.add("run.dropped", actor_id=actor.id)
+    return week_start
 
 
 # Calling a published run off -------------------------------------------------------------------------

@@ -181,11 +181,16 @@ class Runs(Repository):
             await self._set_needs(await self._needs_of_run(run_id), "open", "planned")
         return changed == 1
 
-    async def drop(self, run_id: int) -> bool:
-        """A draft taken out of the plan: gone entirely, its needs open again."""
+    async def drop(self, run_id: int, not_in_week: date | None = None) -> bool:
+        """A draft taken out of the plan: gone entirely, its needs open again (and, with `not_in_week`,
+        left out when that week is planned again)."""
         if await self.session.value("SELECT status FROM runs WHERE id = ?", (run_id,)) != RunStatus.DRAFT:
             return False
-        await self._set_needs(await self._needs_of_run(run_id), "open", "planned")
+        need_ids = await self._needs_of_run(run_id)
+        await self._set_needs(need_ids, "open", "planned")
+        if need_ids and not_in_week is not None:
+            await self.session.run(f"UPDATE needs SET not_in_week = ? WHERE id IN ({_marks(len(need_ids))})",
+                                   (not_in_week.isoformat(), *need_ids))
         await self.session.run("DELETE FROM runs WHERE id = ?", (run_id,))  # parcels and links cascade
         self.session.mark_erased()
         return True
