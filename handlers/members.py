@@ -333,6 +333,71 @@ async def noop(update: Update, context: BotContext, payload: dict[str, Any]) -> 
 # Audit ---------------------------------------------------------------------------------------------
 
 
+# What each audit action reads as in /audit. The entries keep these stable internal names (they are
+# data, and older entries must still read); tests/test_journey_members.py checks every action the
+# code writes has its words here. An action missing here is shown as it is stored.
+AUDIT_ACTIONS = {
+    "area.added": N_("added an area"),
+    "details.revealed": N_("opened a task's details"),
+    "facility.added": N_("added a facility"),
+    "facility.edited": N_("changed a facility"),
+    "facility.imported": N_("imported facilities"),
+    "facility.rule_from_refusal": N_("noted a facility rule from a refusal"),
+    "invite.created": N_("made an invite"),
+    "lockdown.on": N_("turned the lockdown on"),
+    "lockdown.off": N_("lifted the lockdown"),
+    "member.activated": N_("finished their profile"),
+    "member.frozen.coordinator": N_("froze a member"),
+    "member.frozen.missed_checkin": N_("froze a member who missed the check-in"),
+    "member.panic": N_("pressed /panic"),
+    "member.registered": N_("joined"),
+    "member.reinstated": N_("reinstated a member"),
+    "member.revoked": N_("revoked a member"),
+    "member.trusted": N_("trusted a volunteer"),
+    "need.posted": N_("posted a need"),
+    "need.fulfilled": N_("closed a need as fulfilled"),
+    "need.cancelled": N_("cancelled a need"),
+    "parcel.reported": N_("reported a parcel"),
+    "partner.messaged": N_("wrote to their partner"),
+    "plan.parcel_moved": N_("moved a parcel in the plan"),
+    "plan.runs_merged": N_("merged two tasks in the plan"),
+    "prisoner.added": N_("added a prisoner"),
+    "prisoner.edited": N_("changed a prisoner's card"),
+    "prisoner.released": N_("marked a prisoner released"),
+    "prisoner.transferred": N_("recorded a transfer"),
+    "prisoner.viewed": N_("opened a prisoner's card"),
+    "request.accepted": N_("accepted a family's request"),
+    "request.declined": N_("declined a family's request"),
+    "request.linked": N_("linked a family's request to a prisoner"),
+    "request.submitted": N_("sent a request"),
+    "request.viewed": N_("opened a family's request"),
+    "request.withdrawn": N_("withdrew a request"),
+    "retention": N_("erased old records"),
+    "run.called_off": N_("called off a task"),
+    "run.checked_in": N_("checked in safe"),
+    "run.claim_approved": N_("approved a claim"),
+    "run.claim_rejected": N_("turned down a claim"),
+    "run.claimed": N_("claimed a place"),
+    "run.confirmed": N_("confirmed a place"),
+    "run.dropped": N_("took a draft out of the plan"),
+    "run.released": N_("gave a place back"),
+    "run.unconfirmed": N_("offered again a place not confirmed in time"),
+    "runs.published": N_("published the week's tasks"),
+}
+# Written by the bot's own scheduled work; the other entries without a member are the operator's.
+BOT_ACTIONS = frozenset({"retention", "run.unconfirmed", "member.frozen.missed_checkin"})
+
+
+def _audit_line(t, line: membership.AuditLine, tz) -> str:
+    if line.actor == "operator":
+        actor = t("the bot") if line.action in BOT_ACTIONS else t("operator")
+    else:
+        actor = line.actor or t("former member")
+    action = t(AUDIT_ACTIONS[line.action]) if line.action in AUDIT_ACTIONS else line.action
+    when = f"{format_day(line.at, t.language, tz)} {format_time(line.at, t.language, tz)}"
+    return f"{when} {actor}: {action} {line.subject}".strip()
+
+
 async def audit(update: Update, context: BotContext) -> None:
     if not context.me.is_coordinator:
         await reply(update, context.t(UNKNOWN))
@@ -342,12 +407,7 @@ async def audit(update: Update, context: BotContext) -> None:
     t = context.t
     tz = context.runtime.config.tz
     lines = await membership.audit_lines(context.store, context.me)
-    text = "\n".join(
-        [t("Recent activity:")]
-        + [f"{format_day(line.at, t.language, tz)} {format_time(line.at, t.language, tz)} "
-           f"{t(line.actor) if line.actor == 'operator' else line.actor or t('former member')}: "
-           f"{line.action} {line.subject}".strip() for line in lines]
-    )
+    text = "\n".join([t("Recent activity:")] + [_audit_line(t, line, tz) for line in lines])
     await reply(update, text[:4000])
 
 
