@@ -274,12 +274,15 @@ async def open_runs(update: Update, context: BotContext) -> None:
     t = context.t
     if not await within_limit(update, context, "list_view"):
         return
-    lines = await run_service.open_runs(context.store, context.me)
+    lines, more = await run_service.open_runs(context.store, context.me)
     if not lines:
         await show(update, context, t("No open tasks in your areas right now. You will hear when there are."))
         return
     rows = [[Choice(t("Claim {code}", code=line.code), "runs.claim", {"run": line.id})] for line in lines]
-    await show(update, context, "\n".join([t("Open tasks:"), *(run_text(context, line) for line in lines)]), rows)
+    text = [t("Open tasks:"), *(run_text(context, line) for line in lines)]
+    if more:  # later ones: they show here as these fill
+        text.append(t("… and {count} more.", count=more))
+    await show(update, context, "\n".join(text), rows)
 
 
 async def claim(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

@@ -199,6 +199,21 @@ async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(
         assert {row[0] for row in await uow.session.all("SELECT status FROM needs")} == {"planned"}
 
 
+async def test_runs_shows_the_soonest_twenty_and_says_how_many_more(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    await seed_colonies(bot, 25, "Віцебск")
+    await bot.send(coordinator, "/plan")
+    await bot.press_label(coordinator, "Publish all")
+    async with bot.store.read() as uow:
+        [area] = await uow.areas.list()
+    person = await volunteer(bot, area.id, trusted=True, weekdays=range(7))
+    await bot.send(person, "/runs")
+    listed = bot.last_text(person)
+    claims = [label for label, _ in bot.api.buttons(person.chat_id) if label.startswith("Claim")]
+    assert len(claims) == 20 and listed.splitlines()[-1] == "… and 5 more."
+    assert sum(" · R-" in line or "R-" in line for line in listed.splitlines()[1:-1]) == 20
+
+
 def toasts(bot) -> list[str]:
     return [call.params.get("text", "") for call in bot.api.calls_to("answerCallbackQuery")
             if call.ok and call.params.get("text")]

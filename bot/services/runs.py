@@ -154,9 +154,10 @@ async def week_lines(store: Store, actor: Member, week_start: date, tz: ZoneInfo
         return await _lines(uow, await uow.runs.list(statuses=statuses, start=start, end=end))
 
 
-async def open_runs(store: Store, member: Member) -> list[RunLine]:
+async def open_runs(store: Store, member: Member) -> tuple[list[RunLine], int]:
     """Published future runs with a place left, in the member's areas only (need-to-know), except those
-    the member already holds a place on (/myruns shows them)."""
+    the member already holds a place on (/myruns shows them): the soonest OPEN_LIST_LIMIT, and how many
+    more there are."""
     if member.role is not Role.VOLUNTEER or member.status is not MemberStatus.ACTIVE:
         raise NotAllowed()
     async with store.read() as uow:
@@ -167,7 +168,8 @@ async def open_runs(store: Store, member: Member) -> list[RunLine]:
         runs = [run for run in await uow.runs.list(statuses=(RunStatus.PUBLISHED,), start=now, facility_ids=nearby)
                 if run.id not in held]
         lines = await _lines(uow, runs, placements)
-    return [line for line in lines if line.places_left > 0][:OPEN_LIST_LIMIT]
+    open_lines = [line for line in lines if line.places_left > 0]
+    return open_lines[:OPEN_LIST_LIMIT], max(0, len(open_lines) - OPEN_LIST_LIMIT)
 
 
 @dataclass(frozen=True)
