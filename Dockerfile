@@ -1,4 +1,4 @@
-# parcelbot in a container: `docker build -t parcelbot .` (see docs/deploy.md, "With Docker").
+# parcelbot in a container: `docker build -t parcelbot .` (see docs/deploy.md, "3. Install with Docker").
 # Nothing secret is built in: the passphrase and the token are read at run time from secret files
 # (/run/secrets/...), never from build arguments, ENV values or image layers.
 FROM python:3.11-slim

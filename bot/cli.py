@@ -13,7 +13,8 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.domain import Role
 from bot.logs import configure_logging, redact
 from storage.crypto import KdfParams, WrongPassphrase
 from storage.db import DatabaseError
+from storage.lock import DataDirBusy, exclusive
 from storage.store import Store, StoreExists, StoreMissing
 
 log = logging.getLogger("parcelbot")
@@ -43,7 +45,8 @@ def _passphrase(config: Config, *, confirm: bool = False) -> str:
         return config.passphrase.value
     if not sys.stdin.isatty():
         raise CliError(
-            "storage.passphrase: missing; set PARCELBOT_PASSPHRASE, storage.passphrase_file, or run in a terminal",
+            "passphrase: missing; set storage.passphrase_file (or PARCELBOT_PASSPHRASE_FILE, PARCELBOT_PASSPHRASE),"
+            " or run in a terminal to be asked",
             EXIT_CONFIG,
         )
     first = getpass.getpass("Passphrase: ")
@@ -55,9 +58,21 @@ def _passphrase(config: Config, *, confirm: bool = False) -> str:
     return first
 
 
-async def open_store(config: Config) -> Store:
+@contextmanager
+def holding_data_dir(config: Config, doing: str) -> Iterator[None]:
+    """The data directory to this process alone (storage/lock.py), or a refusal naming why."""
     try:
-        return await Store.unlock(config.database_path, _passphrase(config), clock=SystemClock(),
+        with exclusive(config.data_dir):
+            yield
+    except DataDirBusy:
+        raise CliError(f"{doing}: another parcelbot process is using {config.data_dir} (the running bot? stop it "
+                       "first)", EXIT_REFUSED) from None
+
+
+async def open_store(config: Config, passphrase: str | None = None) -> Store:
+    """The database, unlocked with `passphrase` (asked for, or read from the configuration, if None)."""
+    try:
+        return await Store.unlock(config.database_path, passphrase or _passphrase(config), clock=SystemClock(),
                                   engine=config.database_engine)
     except StoreMissing:
         raise CliError(f"no database at {config.database_path}; run `parcelbot init` first", EXIT_MISSING) from None
@@ -69,6 +84,9 @@ async def open_store(config: Config) -> Store:
 
 async def cmd_init(config: Config, args: argparse.Namespace) -> int:
     config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if config.data_dir.stat().st_mode & 0o077:
+        # mkdir leaves an existing directory as it was: nobody else on the machine lists it either.
+        config.data_dir.chmod(0o700)
     if config.database_path.exists():
         raise CliError(f"a database already exists at {config.database_path}; init will not overwrite it",
                        EXIT_REFUSED)
@@ -87,7 +105,7 @@ async def cmd_init(config: Config, args: argparse.Namespace) -> int:
 async def cmd_invite(config: Config, args: argparse.Namespace) -> int:
     from bot.services.onboarding import create_invite
 
-    hours = args.hours or config.invite_hours
+    hours = config.invite_hours if args.hours is None else args.hours
     if not 1 <= hours <= 720:
         raise CliError("--hours: must be between 1 and 720", EXIT_CONFIG)
     store = await open_store(config)
@@ -121,11 +139,16 @@ async def cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from bot.app import build_application, make_runtime
-
     token = config.require_token().value
     if args.webhook:
         config.require_webhook_url()  # before the passphrase prompt and the slow KDF, not after
+    with holding_data_dir(config, "run"):
+        return await _run(config, args, token)
+
+
+async def _run(config: Config, args: argparse.Namespace, token: str) -> int:
+    from bot.app import build_application, make_runtime
+
     store = await open_store(config)  # refuses a damaged file (Database.open runs quick_check first)
     application = build_application(make_runtime(config, store))
     stop = asyncio.Event()
@@ -145,6 +168,9 @@ async def cmd_run(config: Config, args: argparse.Namespace) -> int:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        # When getMe fails (a rejected token, no network) PTB's Application never counted itself
+        # initialized and skips the bot's shutdown: close the HTTP sessions here (a no-op otherwise).
+        await application.bot.shutdown()
         await store.close()
     return 0
 
@@ -229,7 +255,7 @@ async def cmd_sandbox(config: Config, args: argparse.Namespace) -> int:
     # Only the time zone is taken from the settings: the data dir, token and passphrase are never read.
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        start = sandbox.start_time(args.start)
+        start = sandbox.start_time(args.start, config.tz)
     except ValueError:
         raise CliError(f"--start: expected a date and time such as 2026-11-23T09:00, got {args.start!r}",
                        EXIT_CONFIG) from None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.config import Config
 from storage import maintenance
-from storage.crypto import KdfParams, WrongPassphrase
+from storage.crypto import CryptoError, KdfParams, WrongPassphrase
 from storage.repositories.base import IndexMismatch
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_PASSPHRASE, EXIT_REFUSED = 1, 2, 3, 5
@@ -35,11 +35,16 @@ def _kdf(config: Config) -> KdfParams:
 
 
 async def cmd_backup(config: Config, args: argparse.Namespace) -> int:
-    from bot.cli import _passphrase, open_store
+    """Safe while the bot runs (SQLite's backup API). Sealed with the passphrase that opened the database:
+    asked once, so a typo cannot seal a backup that no longer restores."""
+    from bot.cli import CliError, _passphrase, open_store
 
-    store = await open_store(config)
+    passphrase = _passphrase(config)
+    store = await open_store(config, passphrase)
     try:
-        size = await maintenance.backup(store, Path(args.file), _passphrase(config), kdf=_kdf(config))
+        size = await maintenance.backup(store, Path(args.file), passphrase, kdf=_kdf(config))
+    except OSError as error:
+        raise CliError(f"cannot write {args.file}: {error.strerror}", EXIT_FAILED) from None
     finally:
         await store.close()
     print(f"Backup written: {args.file} ({size} bytes, sealed with the passphrase). Keep it off this machine.")
@@ -47,16 +52,20 @@ async def cmd_backup(config: Config, args: argparse.Namespace) -> int:
 
 
 async def cmd_restore(config: Config, args: argparse.Namespace) -> int:
-    from bot.cli import CliError, _passphrase
+    from bot.cli import CliError, _passphrase, holding_data_dir
 
     try:
-        counts = await maintenance.restore(Path(args.file), config.database_path, _passphrase(config))
+        with holding_data_dir(config, "restore"):
+            counts = await maintenance.restore(Path(args.file), config.database_path, _passphrase(config))
     except WrongPassphrase:
-        raise CliError("the backup does not open with this passphrase (or it is damaged)", EXIT_PASSPHRASE) from None
+        raise CliError("the backup does not open with this passphrase (or it is damaged); nothing was written",
+                       EXIT_PASSPHRASE) from None
     except maintenance.RestoreRefused as error:
         raise CliError(str(error), EXIT_REFUSED) from None
     except FileNotFoundError:
         raise CliError(f"no backup at {args.file}", EXIT_FAILED) from None
+    except CryptoError:
+        raise CliError(f"{args.file} is not a parcelbot backup", EXIT_FAILED) from None
     print(f"Restored into {config.database_path}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     return 0
 
@@ -75,11 +84,13 @@ def _new_passphrase() -> str:
 
 
 async def cmd_rotate_passphrase(config: Config, args: argparse.Namespace) -> int:
+    """Safe while the bot runs: the data keys stay the same, only their wrapping changes."""
     from bot.cli import _passphrase, open_store
 
-    store = await open_store(config)
+    passphrase = _passphrase(config)
+    store = await open_store(config, passphrase)
     try:
-        await maintenance.rotate_passphrase(store, _passphrase(config), _new_passphrase(), kdf=_kdf(config))
+        await maintenance.rotate_passphrase(store, passphrase, _new_passphrase(), kdf=_kdf(config))
     finally:
         await store.close()
     print("Passphrase changed. Old backups still open only with the old passphrase.")
@@ -92,18 +103,26 @@ def _say_index_rotated(rotation: maintenance.IndexRotation) -> None:
 
 
 async def cmd_rotate_key(config: Config, args: argparse.Namespace) -> int:
+    from bot.cli import holding_data_dir
+
+    with holding_data_dir(config, "rotate-key"):  # the running bot holds the old keys in memory
+        count = await _rotate_key(config)
+    print(f"Re-sealed {count} fields under a new key; the old key is deleted. Safe to run again if interrupted.")
+    return 0
+
+
+async def _rotate_key(config: Config) -> int:
     from bot.cli import CliError, _passphrase, open_store
 
-    store = await open_store(config)
+    passphrase = _passphrase(config)
+    store = await open_store(config, passphrase)
     try:
-        count = await maintenance.rotate_key(store, _passphrase(config), progress_bar("re-sealing"),
-                                             index_rotated=_say_index_rotated)
+        return await maintenance.rotate_key(store, passphrase, progress_bar("re-sealing"),
+                                            index_rotated=_say_index_rotated)
     except IndexMismatch as error:
         raise CliError(f"rotate-key stopped before changing anything: {error}", EXIT_FAILED) from None
     finally:
         await store.close()
-    print(f"Re-sealed {count} fields under a new key; the old key is deleted. Safe to run again if interrupted.")
-    return 0
 
 
 async def cmd_wipe(config: Config, args: argparse.Namespace) -> int:
@@ -115,6 +134,7 @@ async def cmd_wipe(config: Config, args: argparse.Namespace) -> int:
         answer = await asyncio.to_thread(input, prompt)
     if answer != "WIPE":
         raise CliError("wipe: not confirmed (type WIPE, or pass --confirm WIPE)", EXIT_REFUSED)
+    # Not behind the data directory's lock: in an emergency the wipe must work whatever else runs.
     removed = maintenance.wipe_files(config.data_dir)
     print(f"Wiped {len(removed)} files in {config.data_dir}.")
     return 0

@@ -36,8 +36,19 @@ async def cmd_stats(config: Config, args: argparse.Namespace) -> int:
 COMMANDS = {"stats": cmd_stats}
 
 
+def _weeks(text: str) -> int:
+    # A range type, not choices=range(...): argparse would list all 104 choices in the error.
+    try:
+        weeks = int(text)
+    except ValueError:
+        weeks = 0
+    if not 1 <= weeks <= 104:
+        raise argparse.ArgumentTypeError(f"expected a number of weeks from 1 to 104, got {text!r}")
+    return weeks
+
+
 def add_parsers(sub) -> None:
     stats = sub.add_parser("stats", help="parcels per week and area, needs per category (counts only)")
     stats.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
-    stats.add_argument("--weeks", type=int, default=reports.CHART_WEEKS, choices=range(1, 105), metavar="1-104",
+    stats.add_argument("--weeks", type=_weeks, default=reports.CHART_WEEKS, metavar="1-104",
                        help=f"how many weeks back (default {reports.CHART_WEEKS})")

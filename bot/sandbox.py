@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -433,11 +433,12 @@ def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None
     threading.Thread(target=read, name="sandbox-stdin", daemon=True).start()
 
 
-def start_time(text: str | None) -> datetime:
-    """--start as ISO date-time (UTC unless it says otherwise), else now rounded down to the hour."""
+def start_time(text: str | None, tz: tzinfo = UTC) -> datetime:
+    """--start as ISO date-time (local time in `tz` unless it says otherwise: what the sandbox's clock
+    then shows), else now rounded down to the hour."""
     if text:
         moment = datetime.fromisoformat(text)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return moment if moment.tzinfo else moment.replace(tzinfo=tz)
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 

@@ -22,6 +22,7 @@ from storage.crypto import (
     Keyring,
     OpenFailed,
     SecretKey,
+    WrongPassphrase,
     derive_kek,
     new_salt,
     open_backup,
@@ -125,13 +126,33 @@ async def restore(source: Path, database_path: Path, passphrase: str) -> dict[st
     temporary = database_path.with_name(database_path.name + ".restoring")
     temporary.write_bytes(data)
     os.chmod(temporary, 0o600)
-    temporary.replace(database_path)
-    store = await Store.unlock(database_path, passphrase)  # the keyring must open with this passphrase too
     try:
-        async with store.read() as uow:
-            return await uow.counts()
+        # The keyring inside must open with this passphrase too, before the file takes the database's
+        # place: a backup sealed with another passphrase than its database's leaves nothing behind.
+        try:
+            store = await Store.unlock(temporary, passphrase)
+        except WrongPassphrase:
+            raise RestoreRefused("the backup opens with this passphrase, but the database inside was locked "
+                                 "with another one; nothing was written") from None
+        try:
+            async with store.read() as uow:
+                counts = await uow.counts()
+        finally:
+            await store.close()
+
+        def into_one_file() -> None:  # whatever opening wrote (WAL mode, a migration) goes into the file
+            conn = sqlite3.connect(temporary)
+            try:
+                conn.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                conn.close()
+
+        await asyncio.to_thread(into_one_file)
+        temporary.replace(database_path)
     finally:
-        await store.close()
+        for leftover in (temporary, *database_path.parent.glob(temporary.name + "-*")):
+            leftover.unlink(missing_ok=True)
+    return counts
 
 
 # Rotation ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Every run also proves that neither the bot token nor the passphrase ever appears
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -257,3 +258,75 @@ async def test_a_rejected_token_gives_one_line_without_the_token(initialised, tm
     code, output = await finish(process)
     assert code == 1
     assert "InvalidToken" in output and "Traceback" not in output
+    assert "Unclosed" not in output, "the HTTP sessions are closed even when getMe fails"
+
+
+async def test_a_second_bot_and_a_key_rotation_wait_for_the_running_bot(initialised, tmp_path, fake_api):
+    """The running bot holds its keys in memory: rotate-key and restore under it are refused, and so is a
+    second `run` on the same directory. A backup (SQLite's backup API) is fine while it runs."""
+    process = await acli(tmp_path, "run", PARCELBOT_API_BASE_URL=fake_api.base_url)
+    try:
+        await fake_api.wait_for("getUpdates", timeout=30)
+        second = await acli(tmp_path, "run", PARCELBOT_API_BASE_URL=fake_api.base_url)
+        code, output = await finish(second)
+        assert code == 5 and "another parcelbot process is using" in output
+        rotate = await acli(tmp_path, "rotate-key")
+        code, output = await finish(rotate)
+        assert code == 5 and "rotate-key: another parcelbot process" in output
+        backup = await acli(tmp_path, "backup", str(tmp_path / "live.pbbackup"))
+        code, output = await finish(backup)
+        assert code == 0, output
+        # The bot still knows its members: the stranger line comes from a bot that can read its keys.
+        fake_api.send_message(5_550_200_003, "hello", language_code="en")
+        await fake_api.wait_for("sendMessage", chat_id=5_550_200_003, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code, output = await finish(process)
+    assert code == 0, output
+    rotated = cli(tmp_path, "rotate-key")  # the lock went with the process
+    assert rotated.returncode == 0, rotated.stderr
+
+
+def test_operator_mistakes_get_one_line_not_a_traceback(initialised, tmp_path):
+    not_a_backup = tmp_path / "notes.pbbackup"
+    not_a_backup.write_bytes(b"SQLite format 3\x00" + os.urandom(200))
+    restored = cli(tmp_path, "restore", str(not_a_backup), PARCELBOT_DATA_DIR=str(tmp_path / "empty"))
+    assert restored.returncode == 1 and "is not a parcelbot backup" in restored.stderr
+    nowhere = cli(tmp_path, "backup", str(tmp_path / "no-such-dir" / "b.pbbackup"))
+    assert nowhere.returncode == 1 and "cannot write" in nowhere.stderr
+    assert not (tmp_path / "no-such-dir").exists()
+    zero = cli(tmp_path, "invite", "--role", "volunteer", "--hours", "0")
+    assert zero.returncode == 2 and "between 1 and 720" in zero.stderr
+    weeks = cli(tmp_path, "stats", "--weeks", "0")
+    assert weeks.returncode == 2 and "1 to 104" in weeks.stderr and "52, 53" not in weeks.stderr
+    for result in (restored, nowhere, zero, weeks):
+        assert "Traceback" not in result.stderr
+
+
+def test_init_makes_an_existing_directory_private(tmp_path):
+    (tmp_path / "data").mkdir()
+    os.chmod(tmp_path / "data", 0o755)  # noqa: S103 - the loose mode init must tighten
+    assert cli(tmp_path, "init").returncode == 0
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+async def test_backup_asks_for_the_passphrase_once_and_seals_with_it(initialised, tmp_path, monkeypatch):
+    """Asked twice with nothing comparing the answers, a typo in the second sealed a backup that would
+    not restore with the real passphrase."""
+    import bot.cli
+    from bot.cli_maintenance import cmd_backup
+    from storage import maintenance
+
+    asked = []
+
+    def ask(config, *, confirm=False):
+        asked.append(confirm)
+        return PASSPHRASE
+
+    monkeypatch.setattr(bot.cli, "_passphrase", ask)
+    config = load_config(None, environ={**_env(tmp_path), "PARCELBOT_PASSPHRASE": ""})
+    backup_file = tmp_path / "once.pbbackup"
+    assert await cmd_backup(config, argparse.Namespace(file=str(backup_file))) == 0
+    assert asked == [False]
+    counts = await maintenance.restore(backup_file, tmp_path / "elsewhere" / "parcelbot.db", PASSPHRASE)
+    assert counts

@@ -77,6 +77,16 @@ async def test_restore_drill(store, config, tmp_path, clock):
         await maintenance.restore(backup_file, tmp_path / "elsewhere" / "parcelbot.db", "wrong passphrase")
 
 
+async def test_a_backup_sealed_with_another_passphrase_than_its_database_leaves_nothing_behind(store, tmp_path):
+    """Older CLIs asked twice and could seal with a typo: the backup opens, its keyring does not."""
+    backup_file = tmp_path / "typo.pbbackup"
+    await maintenance.backup(store, backup_file, "a typo in the second answer", kdf=TEST_KDF)
+    target = tmp_path / "new-machine" / "parcelbot.db"
+    with pytest.raises(maintenance.RestoreRefused, match="locked with another one"):
+        await maintenance.restore(backup_file, target, "a typo in the second answer")
+    assert list(target.parent.iterdir()) == [], "no database, no half-restored file, no sidecar"
+
+
 async def test_a_tampered_backup_is_refused(store, tmp_path):
     backup_file = tmp_path / "b.pbbackup"
     await maintenance.backup(store, backup_file, PASSPHRASE, kdf=TEST_KDF)

@@ -24,7 +24,7 @@ from bot import sandbox_seed
 from bot.emulator import SPEC_ENV_VAR
 from bot.sandbox import PEOPLE, Command, Player, Sandbox, parse_line, render
 
-START = "2026-11-23T09:00"  # Monday 12:00 in Minsk; /plan drafts the week from Monday 30.11
+START = "2026-11-23T12:00"  # Monday 12:00 in Minsk (local time); /plan drafts the week from Monday 30.11
 PROMPT = re.compile(r"\[(coordinator|volunteer \d|family)\] > $")
 
 
