@@ -50,6 +50,8 @@ def _passphrase(config: Config, *, confirm: bool = False) -> str:
             EXIT_CONFIG,
         )
     first = getpass.getpass("Passphrase: ")
+    if not first and not confirm:
+        raise CliError("passphrase: nothing was typed; nothing was opened or changed", EXIT_PASSPHRASE)
     if confirm:
         if len(first) < 12:
             raise CliError("passphrase: use at least 12 characters (a few random words is best)", EXIT_REFUSED)
@@ -59,21 +61,30 @@ def _passphrase(config: Config, *, confirm: bool = False) -> str:
 
 
 @contextmanager
-def holding_data_dir(config: Config, doing: str) -> Iterator[None]:
-    """The data directory to this process alone (storage/lock.py), or a refusal naming why."""
+def holding_data_dir(config: Config, doing: str, *, create: bool = False) -> Iterator[None]:
+    """The data directory to this process alone (storage/lock.py), or a refusal naming why. A directory
+    that does not exist holds nothing to protect: it is made only for commands that fill it (`create`);
+    for the others the command itself then says there is no database."""
     try:
+        if create:
+            config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        elif not config.data_dir.is_dir():
+            yield
+            return
         with exclusive(config.data_dir):
             yield
     except DataDirBusy:
         raise CliError(f"{doing}: another parcelbot process is using {config.data_dir} (the running bot? stop it "
                        "first)", EXIT_REFUSED) from None
+    except PermissionError:
+        raise CliError(f"{doing}: no access to {config.data_dir} (run as the bot's user)", EXIT_FAILED) from None
 
 
 async def open_store(config: Config, passphrase: str | None = None) -> Store:
     """The database, unlocked with `passphrase` (asked for, or read from the configuration, if None)."""
     try:
-        return await Store.unlock(config.database_path, passphrase or _passphrase(config), clock=SystemClock(),
-                                  engine=config.database_engine)
+        return await Store.unlock(config.database_path, _passphrase(config) if passphrase is None else passphrase,
+                                  clock=SystemClock(), engine=config.database_engine)
     except StoreMissing:
         raise CliError(f"no database at {config.database_path}; run `parcelbot init` first", EXIT_MISSING) from None
     except WrongPassphrase:
@@ -83,10 +94,18 @@ async def open_store(config: Config, passphrase: str | None = None) -> Store:
 
 
 async def cmd_init(config: Config, args: argparse.Namespace) -> int:
-    config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with holding_data_dir(config, "init", create=True):  # not beside a restore into the same directory
+        return await _init(config)
+
+
+async def _init(config: Config) -> int:
     if config.data_dir.stat().st_mode & 0o077:
         # mkdir leaves an existing directory as it was: nobody else on the machine lists it either.
-        config.data_dir.chmod(0o700)
+        try:
+            config.data_dir.chmod(0o700)
+        except PermissionError:
+            raise CliError(f"{config.data_dir} is open to other users and not ours to change; "
+                           "make it the bot user's, mode 0700", EXIT_REFUSED) from None
     if config.database_path.exists():
         raise CliError(f"a database already exists at {config.database_path}; init will not overwrite it",
                        EXIT_REFUSED)

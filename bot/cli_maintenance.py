@@ -55,7 +55,7 @@ async def cmd_restore(config: Config, args: argparse.Namespace) -> int:
     from bot.cli import CliError, _passphrase, holding_data_dir
 
     try:
-        with holding_data_dir(config, "restore"):
+        with holding_data_dir(config, "restore", create=True):
             counts = await maintenance.restore(Path(args.file), config.database_path, _passphrase(config))
     except WrongPassphrase:
         raise CliError("the backup does not open with this passphrase (or it is damaged); nothing was written",
@@ -84,7 +84,15 @@ def _new_passphrase() -> str:
 
 
 async def cmd_rotate_passphrase(config: Config, args: argparse.Namespace) -> int:
-    """Safe while the bot runs: the data keys stay the same, only their wrapping changes."""
+    from bot.cli import holding_data_dir
+
+    with holding_data_dir(config, "rotate-passphrase"):  # never beside rotate-key (storage/lock.py)
+        await _rotate_passphrase(config)
+    print("Passphrase changed. Old backups still open only with the old passphrase.")
+    return 0
+
+
+async def _rotate_passphrase(config: Config) -> None:
     from bot.cli import _passphrase, open_store
 
     passphrase = _passphrase(config)
@@ -93,8 +101,6 @@ async def cmd_rotate_passphrase(config: Config, args: argparse.Namespace) -> int
         await maintenance.rotate_passphrase(store, passphrase, _new_passphrase(), kdf=_kdf(config))
     finally:
         await store.close()
-    print("Passphrase changed. Old backups still open only with the old passphrase.")
-    return 0
 
 
 def _say_index_rotated(rotation: maintenance.IndexRotation) -> None:

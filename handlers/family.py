@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.domain import FamilyRequest, RequestDetails, RequestStatus, Role, Urgency
+from bot.domain import FamilyRequest, NeedCategory, RequestDetails, RequestStatus, Role, Urgency
 from bot.services import facilities as facility_service
 from bot.services import inputs
 from bot.services import prisoners as prisoner_service
@@ -438,7 +438,8 @@ async def _needs_screen(update: Update, context: BotContext, data: dict[str, Any
     t = context.t
     rows = [[Choice(("✓ " if key in data["categories"] else "") + t(label), "review.needs.toggle", {"key": key})]
             for key, label in CATEGORY_LABELS.items()]
-    rows.append([Choice(t("Weight per need: {kg} kg", kg=kg_text(data["weight_g"])), "review.needs.weight", {})])
+    if any(NeedCategory(key).weighed for key in data["categories"]):  # money alone weighs nothing
+        rows.append([Choice(t("Weight per need: {kg} kg", kg=kg_text(data["weight_g"])), "review.needs.weight", {})])
     rows.append([Choice(t("Create the needs"), "review.needs.create", {})])
     await show(update, context, t("Which needs? One need per kind."), rows, edit=edit)
 

@@ -361,6 +361,7 @@ AUDIT_ACTIONS = {
     "partner.messaged": N_("wrote to their partner"),
     "plan.parcel_moved": N_("moved a parcel in the plan"),
     "plan.runs_merged": N_("merged two tasks in the plan"),
+    "plan.undropped": N_("put a dropped task's parcels back in the plan"),
     "prisoner.added": N_("added a prisoner"),
     "prisoner.edited": N_("changed a prisoner's card"),
     "prisoner.released": N_("marked a prisoner released"),

@@ -88,14 +88,15 @@ PLAN_PAGE = 10  # runs per page: a week at full scale has ~80, and Telegram caps
 
 
 async def show_plan(update: Update, context: BotContext, week_start: date, *, note: str = "", edit: bool = False,
-                    page: int = 0) -> None:
+                    page: int = 0, first_row: list[Choice] | None = None) -> None:
     """The week's runs a page at a time, drafts with their buttons; `note` says first what a change just did."""
     t = context.t
     lines = await run_service.week_lines(context.store, context.me, week_start, context.runtime.config.tz)
     if not lines:
         nothing = t("Nothing to plan for the week from {day}: no open needs fit a handover window.",
                     day=week_start.strftime("%d.%m.%Y"))
-        await show(update, context, f"{note}\n{nothing}" if note else nothing, edit=edit)
+        await show(update, context, f"{note}\n{nothing}" if note else nothing, [first_row] if first_row else None,
+                   edit=edit)
         return
     drafts = sum(1 for line in lines if line.status.value == "draft")
     shown, page, pages = page_of(lines, page, PLAN_PAGE)
@@ -104,12 +105,12 @@ async def show_plan(update: Update, context: BotContext, week_start: date, *, no
     if pages > 1:
         text.append(t("{count} tasks, {drafts} of them drafts · page {page} of {pages}", count=len(lines),
                       drafts=drafts, page=page + 1, pages=pages))
-    rows: list[list[Choice]] = []
+    rows: list[list[Choice]] = [first_row] if first_row else []
     for line in shown:
         status = t("draft") if line.status.value == "draft" else t("published")
         text.append(f"{status} · {run_text(context, line)}")
         if line.status.value == "draft":
-            rows.append([Choice(t("Drop {code}", code=line.code), "runs.drop", {"run": line.id}),
+            rows.append([Choice(t("Drop {code}", code=line.code), "runs.drop", {"run": line.id, "page": page}),
                          Choice(t("Places 1↔2 {code}", code=line.code), "runs.places", {"run": line.id}),
                          Choice(t("Change {code}", code=line.code), "plan.change", {"run": line.id, "page": page})])
     turns = page_turns(t, "plan.page", page, pages, week=week_start.toordinal())
@@ -146,18 +147,37 @@ async def announce(context: BotContext, notice: run_service.Announcement) -> Non
 
 
 async def drop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """Take a draft run out of the week's plan, then show the plan again; its needs wait for next week's."""
+    """Take a draft run out of the week's plan, then show the plan again (the same page) with an Undo:
+    its prisoners wait for next week's plan."""
     if not context.me.is_coordinator:
         await deny(update, context)
         return
+    t = context.t
     try:
         code = await run_service.run_code(context.store, payload["run"])
-        week_start = await run_service.drop(context.store, context.me, payload["run"], context.runtime.config.tz)
+        dropped = await run_service.drop(context.store, context.me, payload["run"], context.runtime.config.tz)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    note = context.t("{code} taken out of this week's plan; its needs wait for next week's.", code=code)
-    await show_plan(update, context, week_start, note=note, edit=True)
+    undo = Choice(t("Undo: plan them again this week"), "runs.undrop",
+                  {"week": dropped.week_start.toordinal(), "prisoners": list(dropped.prisoner_ids)})
+    note = t("{code} taken out of this week's plan; its parcels wait for next week's.", code=code)
+    await show_plan(update, context, dropped.week_start, note=note, edit=True, page=int(payload.get("page", 0)),
+                    first_row=[undo])
+
+
+async def undrop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
+    """A Drop undone: its prisoners are drafted again for that week, at once."""
+    if not context.me.is_coordinator:
+        await deny(update, context)
+        return
+    dropped = run_service.Dropped(date.fromordinal(payload["week"]), tuple(payload["prisoners"]))
+    try:
+        await run_service.plan_again(context.store, context.me, dropped, context.runtime.config.tz)
+    except DomainError as error:
+        await answer_button(update, _error_text(context, error))
+        return
+    await show_plan(update, context, dropped.week_start, note=context.t("Planned again."), edit=True)
 
 
 async def places(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -443,7 +463,7 @@ async def release(update: Update, context: BotContext, payload: dict[str, Any]) 
 
 COMMANDS = {"plan": plan, "runs": open_runs, "myruns": my_runs}
 ACTIONS = {
-    "runs.publish": publish, "runs.drop": drop, "runs.places": places, "runs.claim": claim,
+    "runs.publish": publish, "runs.drop": drop, "runs.undrop": undrop, "runs.places": places, "runs.claim": claim,
     "runs.approve": approve, "runs.reject": reject, "runs.release": release,
     "runs.calloff_list": call_off_list, "runs.calloff_ask": call_off_ask, "runs.calloff": call_off,
     "runs.calloff_keep": call_off_keep,

@@ -11,7 +11,7 @@ has no write timeout of its own, so a stalled upload is bounded by `upload_timeo
 Errors carry the aiohttp class name only: aiohttp's messages can quote the URL, and the URL holds the
 token.
 
-Two savings PTB leaves to the transport (measured in bench/README.md, "Where the bot's CPU goes"):
+Three savings PTB leaves to the transport (measured in bench/README.md, "Where the bot's CPU goes"):
 - requests without files go as one JSON body, not form fields holding JSON that is then
   percent-encoded (Cyrillic text triples in size that way): ~80 µs less per sendMessage;
 - the keyboards Telegram echoes back (on every sent message and on the message a pressed button sits

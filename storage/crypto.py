@@ -735,6 +735,8 @@ def open_backup(blob: bytes, passphrase: str) -> bytes:
     start = offset + 3
     params = KdfParams.from_json(blob[start:start + length])
     salt_end = start + length + SALT_LEN
+    if len(blob) < salt_end + NONCE_LEN + 16:  # cut off before its tag: damaged, whatever the passphrase
+        raise WrongPassphrase("the backup does not open with this passphrase, or it is damaged")
     header, nonce = blob[:salt_end], blob[salt_end:salt_end + NONCE_LEN]
     key = derive_kek(passphrase, blob[start + length:salt_end], params)
     try:

@@ -1,11 +1,14 @@
 """One process at a time runs the bot or changes the data directory's keys and files.
 
-`parcelbot run` holds this lock for as long as it runs; rotate-key and restore take it too and refuse
-while the bot holds it. The running bot keeps the data and index keys in memory: a rotate-key under it
+`parcelbot run` holds this lock for as long as it runs; init, restore, rotate-key and rotate-passphrase
+take it too and refuse while another process holds it (two rotations at once could delete the key
+the other is sealing under). The running bot keeps the data and index keys in memory: a rotate-key under it
 left it unable to find its own members (coordinators got "This is a private bot.") until it was
 restarted, and a restore would put a file under its open connection. A second `parcelbot run` on the
 same directory is refused the same way (Telegram would also end one of the two long polls with a 409
-Conflict). `wipe` does not wait for it: in an emergency it must work whatever else runs.
+Conflict). `wipe` does not wait for it: in an emergency it must work whatever else runs. Commands
+that only add rows (invite, facilities import) or read (check, backup, stats) do not take it: they
+work beside the running bot. Do not run them during a rotation.
 
 An advisory flock on the data directory itself (no lock file to create, leave behind or wipe): the
 kernel drops it when the process ends, however it ends, so a crash never leaves the directory locked.
@@ -28,7 +31,7 @@ class DataDirBusy(Exception):
 
 @contextmanager
 def exclusive(data_dir: Path) -> Iterator[None]:
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """The directory (which must exist) to this process alone; DataDirBusy if another holds it."""
     fd = os.open(data_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:

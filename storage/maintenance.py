@@ -28,6 +28,7 @@ from storage.crypto import (
     open_backup,
     seal_backup,
 )
+from storage.db import DatabaseError
 from storage.store import Store, _read_keyring, _save_wrapped
 
 Progress = Callable[[int, int], None]
@@ -124,8 +125,8 @@ async def restore(source: Path, database_path: Path, passphrase: str) -> dict[st
     await asyncio.to_thread(check)
     database_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = database_path.with_name(database_path.name + ".restoring")
-    temporary.write_bytes(data)
-    os.chmod(temporary, 0o600)
+    _remove_with_sidecars(temporary)  # a WAL left by an attempt killed midway would be replayed onto it
+    await asyncio.to_thread(_write_durably, temporary, data)
     try:
         # The keyring inside must open with this passphrase too, before the file takes the database's
         # place: a backup sealed with another passphrase than its database's leaves nothing behind.
@@ -134,6 +135,8 @@ async def restore(source: Path, database_path: Path, passphrase: str) -> dict[st
         except WrongPassphrase:
             raise RestoreRefused("the backup opens with this passphrase, but the database inside was locked "
                                  "with another one; nothing was written") from None
+        except DatabaseError as error:  # e.g. made by a newer parcelbot
+            raise RestoreRefused(f"the backup's database does not open here: {error}; nothing was written") from None
         try:
             async with store.read() as uow:
                 counts = await uow.counts()
@@ -149,10 +152,31 @@ async def restore(source: Path, database_path: Path, passphrase: str) -> dict[st
 
         await asyncio.to_thread(into_one_file)
         temporary.replace(database_path)
+        _fsync_directory(database_path.parent)  # the rename itself survives a power cut
     finally:
-        for leftover in (temporary, *database_path.parent.glob(temporary.name + "-*")):
-            leftover.unlink(missing_ok=True)
+        _remove_with_sidecars(temporary)
     return counts
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _remove_with_sidecars(path: Path) -> None:
+    for leftover in (path, *path.parent.glob(path.name + "-*")):
+        leftover.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # Rotation ---------------------------------------------------------------------------------------

@@ -255,10 +255,10 @@ HELD_NOTICES = [
     "CREATE INDEX held_notices_run ON held_notices (run_id)",
 ]
 
-# A coordinator who drops a draft from the week's plan means "not this week": without this the next
-# /plan (which also shows the plan) drafted the same needs again under a new code.
+# A coordinator who drops a draft from the week's plan means "not these people this week": without
+# this the next /plan (which also shows the plan) drafted them again under a new code.
 NOT_IN_WEEK = [
-    "ALTER TABLE needs ADD COLUMN not_in_week TEXT",  # the Monday (ISO date) of the week it was taken out of
+    "ALTER TABLE prisoners ADD COLUMN not_in_week TEXT",  # the Monday (ISO date) of the week they were dropped from
 ]
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [

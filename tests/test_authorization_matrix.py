@@ -104,7 +104,7 @@ def _coordinator_actions() -> list[str]:
     from bot.app import FEATURE_MODULES
 
     prefixes = ("invite.", "areas.", "member.", "members.", "facility.", "prisoner.", "need.", "review.")
-    coordinator_runs = {"runs.approve", "runs.drop", "runs.places", "runs.publish", "runs.reject",
+    coordinator_runs = {"runs.approve", "runs.drop", "runs.undrop", "runs.places", "runs.publish", "runs.reject",
                         "runs.calloff_list", "runs.calloff_ask", "runs.calloff", "runs.calloff_keep"}
     return sorted(action for module in FEATURE_MODULES for action in getattr(module, "ACTIONS", {})
                   if action.startswith(prefixes) or action in coordinator_runs)

@@ -270,9 +270,10 @@ async def test_a_second_bot_and_a_key_rotation_wait_for_the_running_bot(initiali
         second = await acli(tmp_path, "run", PARCELBOT_API_BASE_URL=fake_api.base_url)
         code, output = await finish(second)
         assert code == 5 and "another parcelbot process is using" in output
-        rotate = await acli(tmp_path, "rotate-key")
-        code, output = await finish(rotate)
-        assert code == 5 and "rotate-key: another parcelbot process" in output
+        for command in ("rotate-key", "rotate-passphrase"):
+            rotate = await acli(tmp_path, command, PARCELBOT_NEW_PASSPHRASE="a brand new passphrase here")
+            code, output = await finish(rotate)
+            assert code == 5 and f"{command}: another parcelbot process" in output
         backup = await acli(tmp_path, "backup", str(tmp_path / "live.pbbackup"))
         code, output = await finish(backup)
         assert code == 0, output
@@ -308,6 +309,19 @@ def test_init_makes_an_existing_directory_private(tmp_path):
     os.chmod(tmp_path / "data", 0o755)  # noqa: S103 - the loose mode init must tighten
     assert cli(tmp_path, "init").returncode == 0
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+def test_an_empty_answer_at_the_passphrase_prompt_opens_nothing(monkeypatch, tmp_path):
+    import getpass
+
+    import bot.cli
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: "")
+    config = load_config(None, environ={**_env(tmp_path), "PARCELBOT_PASSPHRASE": ""})
+    with pytest.raises(bot.cli.CliError) as refused:
+        bot.cli._passphrase(config)
+    assert refused.value.code == 3 and "nothing was typed" in str(refused.value)
 
 
 async def test_backup_asks_for_the_passphrase_once_and_seals_with_it(initialised, tmp_path, monkeypatch):

@@ -113,6 +113,24 @@ async def test_a_report_is_the_check_in_and_nobody_is_frozen(bot):
         assert (await bot.member(person)).status is MemberStatus.ACTIVE
 
 
+async def test_money_paid_in_is_reported_but_the_wait_for_a_parcel_goes_on(bot):
+    """Money alone is not a parcel: its needs are met, the prisoner still counts as waiting for one."""
+    coordinator, first, second, code = await confirmed_run(bot)
+    async with bot.store.write() as uow:
+        await uow.session.run("UPDATE parcels SET categories = 'money', weight_g = 0")
+    bot.clock.set(WINDOW_END + timedelta(minutes=1))
+    await jobs.run_due(bot.application)
+    await bot.press_label(first, "Report")
+    await bot.press_label(first, "Тихая Сосна")
+    await bot.press_label(first, "Delivered")
+    assert "Everything on" in bot.last_text(first)
+    async with bot.store.read() as uow:
+        (prisoner,) = await uow.prisoners.list()
+        needs = await uow.needs.list()
+    assert {need.status.value for need in needs} == {"fulfilled"}
+    assert prisoner.last_parcel_on is None
+
+
 async def test_someone_elses_report_and_details_buttons_and_reporting_twice_change_nothing(bot):
     coordinator, first, second, code = await confirmed_run(bot)
     await bot.send(second, "/myruns")  # a Details button kept from before the window ended

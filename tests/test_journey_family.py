@@ -107,6 +107,11 @@ async def test_a_family_asks_a_coordinator_accepts_and_the_allowance_shows_what_
         assert "from 0.1 to 30" in bot.last_text(coordinator)
     await bot.send(coordinator, "2.5")
     await bot.press_label(coordinator, "Money to the prison account")  # one more kind: paid in, weighs nothing
+    for kind in ("Hygiene", "Vitamins"):  # money alone: no weight to set
+        await bot.press_label(coordinator, kind)
+    assert not any("Weight per need" in label for label, _ in bot.api.buttons(coordinator.chat_id))
+    for kind in ("Hygiene", "Vitamins"):
+        await bot.press_label(coordinator, kind)
     await bot.press_label(coordinator, "Create the needs")
     assert "Needs created: 3." in bot.last_text(coordinator)
     assert bot.last_text(family) == NOTICE

@@ -176,7 +176,9 @@ async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(
     await bot.send(coordinator, "/plan")  # nothing new to plan: the same draft shows again
     assert bot.last_text(coordinator).count("draft · R-") == 1
     plan_message = bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)[-1].result["message_id"]
-    await bot.press_label(coordinator, "Drop")
+    [drop_button] = [data for label, data in bot.api.buttons(coordinator.chat_id) if label.startswith("Drop")]
+    await bot.press(coordinator, drop_button)
+    [undo_button] = [data for label, data in bot.api.buttons(coordinator.chat_id) if label.startswith("Undo")]
     after = bot.api.calls_to("editMessageText", chat_id=coordinator.chat_id)[-1]
     assert after.params["message_id"] == plan_message, "the plan is shown again in place"
     assert "taken out of this week's plan" in after.params["text"] and "Nothing to plan" in after.params["text"]
@@ -185,18 +187,39 @@ async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(
         statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
     assert statuses == {"open"}
 
-    # Showing the plan again does not draft them again this week: Drop means "not this week"
+    # Showing the plan again does not draft them again this week, not even a need posted since:
+    # Drop means "not these people this week"
+    async with bot.store.write() as uow:
+        [prisoner] = await uow.prisoners.list()
+        await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.CLOTHES, weight_g=1000)
     await bot.send(coordinator, "/plan")
     assert "Nothing to plan" in bot.last_text(coordinator)
-    await bot.press_label(coordinator, "Drop")  # an old button: the run is gone
+    await bot.press(coordinator, drop_button)  # an old button: the run is gone
     async with bot.store.read() as uow:
         assert await uow.runs.list() == []
+
+    # Undo (on the message the Drop left) drafts them again at once, with the need posted since
+    await bot.press(coordinator, undo_button, message_id=plan_message)
+    assert "Planned again." in bot.last_text(coordinator) and bot.last_text(coordinator).count("draft · R-") == 1
+    async with bot.store.read() as uow:
+        [run] = await uow.runs.list()
+        assert len((await uow.runs.parcels_of(run.id))[0].need_ids) == 3
+    run_code = run.code
+    await bot.press_label(coordinator, "Drop")
+    [undo_button] = [data for label, data in bot.api.buttons(coordinator.chat_id) if label.startswith("Undo")]
+    bot.clock.advance(timedelta(days=14))  # that week is over: its Undo no longer plans anything
+    await bot.press(coordinator, undo_button)
+    async with bot.store.read() as uow:
+        assert await uow.runs.list() == []
+    bot.clock.advance(timedelta(days=-14))
+
     # ... and the next week's planning takes them
     week = run_service.next_week_start(bot.clock.now(), bot.config.tz)
     [run] = await run_service.plan(bot.store, week + timedelta(days=7), bot.config.tz)
     async with bot.store.read() as uow:
         assert len(await uow.runs.parcels_of(run.id)) == 1
         assert {row[0] for row in await uow.session.all("SELECT status FROM needs")} == {"planned"}
+        assert ("run.dropped", run_code) in [(e.action, e.subject) for e in await uow.audit.recent()]
 
 
 async def test_runs_shows_the_soonest_twenty_and_says_how_many_more(bot):
@@ -211,7 +234,7 @@ async def test_runs_shows_the_soonest_twenty_and_says_how_many_more(bot):
     listed = bot.last_text(person)
     claims = [label for label, _ in bot.api.buttons(person.chat_id) if label.startswith("Claim")]
     assert len(claims) == 20 and listed.splitlines()[-1] == "… and 5 more."
-    assert sum(" · R-" in line or "R-" in line for line in listed.splitlines()[1:-1]) == 20
+    assert sum("R-" in line for line in listed.splitlines()[1:-1]) == 20
 
 
 def toasts(bot) -> list[str]:

@@ -87,6 +87,24 @@ async def test_a_backup_sealed_with_another_passphrase_than_its_database_leaves_
     assert list(target.parent.iterdir()) == [], "no database, no half-restored file, no sidecar"
 
 
+async def test_a_cut_off_backup_and_one_from_a_newer_parcelbot_are_refused_with_nothing_written(store, tmp_path):
+    backup_file = tmp_path / "b.pbbackup"
+    await maintenance.backup(store, backup_file, PASSPHRASE, kdf=TEST_KDF)
+    whole = backup_file.read_bytes()
+    cut = tmp_path / "cut.pbbackup"
+    for length in (len(whole) // 2, 90, 75, 62):  # in the data, before a whole tag, in the nonce, in the salt
+        cut.write_bytes(whole[:length])
+        with pytest.raises(WrongPassphrase):
+            await maintenance.restore(cut, tmp_path / "x" / "parcelbot.db", PASSPHRASE)
+    async with store.write() as uow:
+        await uow.session.run("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
+    await maintenance.backup(store, backup_file, PASSPHRASE, kdf=TEST_KDF)
+    target = tmp_path / "y" / "parcelbot.db"
+    with pytest.raises(maintenance.RestoreRefused, match="does not open here"):
+        await maintenance.restore(backup_file, target, PASSPHRASE)
+    assert list(target.parent.iterdir()) == []
+
+
 async def test_a_tampered_backup_is_refused(store, tmp_path):
     backup_file = tmp_path / "b.pbbackup"
     await maintenance.backup(store, backup_file, PASSPHRASE, kdf=TEST_KDF)

@@ -22,6 +22,7 @@ from bot.domain import (
     Role,
     RunStatus,
     TrackedMessage,
+    carries_goods,
 )
 from bot.services import claims, membership, run_jobs
 from bot.services.errors import NotFound
@@ -101,7 +102,8 @@ async def record(store: Store, member_id: int, assignment_id: int, parcel_id: in
         await uow.needs.set_status(parcel.need_ids, NeedStatus.FULFILLED if fulfilled else NeedStatus.OPEN)
         families: list[Member] = []
         if went_in:
-            await uow.prisoners.set_last_parcel_on(parcel.prisoner_id, today)
+            if carries_goods(parcel.categories):  # money paid in is not a parcel: the wait for one goes on
+                await uow.prisoners.set_last_parcel_on(parcel.prisoner_id, today)
             families = await _families(uow, parcel.prisoner_id)
         if outcome is ParcelOutcome.REFUSED:
             await uow.facilities.add_refusal(run.facility_id, today, reason, note)

@@ -90,11 +90,10 @@ async def plan(store: Store, week_start: date, tz: ZoneInfo) -> list[Run]:
 async def plan_in(uow: UnitOfWork, week_start: date, tz: ZoneInfo) -> list[Run]:
     """The same inside a caller's transaction (the scheduled planning job marks its row done with it)."""
     facilities = await uow.facilities.list(on=week_start)
-    served = await _already_served(uow, week_start, tz)
-    people = [p for p in await uow.prisoners.list(statuses=PLANNABLE) if p.id not in served]
-    held_back = await uow.needs.not_in_week(week_start)
-    needs = [need for need in await uow.needs.list(status=NeedStatus.OPEN, prisoner_ids=[p.id for p in people])
-             if need.id not in held_back]
+    # One parcel a week each, and nobody a coordinator dropped from this week's plan.
+    left_out = await _already_served(uow, week_start, tz) | await uow.prisoners.not_in_week(week_start)
+    people = [p for p in await uow.prisoners.list(statuses=PLANNABLE) if p.id not in left_out]
+    needs = await uow.needs.list(status=NeedStatus.OPEN, prisoner_ids=[p.id for p in people])
     allowances = await prisoner_service.allowances(uow, sorted({need.prisoner_id for need in needs}), week_start,
                                                    known={p.id: p for p in people})
     drafts = planner.plan_week(
@@ -200,8 +199,14 @@ async def run_code(store: Store, run_id: int) -> str:
 # Review and publish ----------------------------------------------------------------------------------
 
 
-async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> date:
-    """A draft out of its week's plan; its needs wait for the next week's. Returns that week's Monday."""
+@dataclass(frozen=True)
+class Dropped:
+    week_start: date  # the Monday of the week the draft was in
+    prisoner_ids: tuple[int, ...]  # left out of that week's plan
+
+
+async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> Dropped:
+    """A draft out of its week's plan; its prisoners wait for the next week's."""
     require_coordinator(actor)
     async with store.write() as uow:
         run = await uow.runs.get(run_id)
@@ -209,10 +214,23 @@ async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> date:
             raise NotFound()
         local = run.window_start.astimezone(tz).date()
         week_start = local - timedelta(days=local.weekday())
-        if not await uow.runs.drop(run_id, week_start):
+        prisoner_ids = await uow.runs.drop(run_id, week_start)
+        if prisoner_ids is None:
             raise NotFound()
-        await uow.audit.add("run.dropped", actor_id=actor.id)
-    return week_start
+        await uow.audit.add("run.dropped", actor_id=actor.id, subject=run.code)
+    return Dropped(week_start, tuple(prisoner_ids))
+
+
+async def plan_again(store: Store, actor: Member, dropped: Dropped, tz: ZoneInfo) -> list[Run]:
+    """Undo a Drop: its prisoners are back in that week's plan, drafted again at once."""
+    require_coordinator(actor)
+    if dropped.week_start + timedelta(days=7) <= store.clock.now().astimezone(tz).date():
+        raise NotFound()  # an old button: that week is over
+    async with store.write() as uow:
+        await uow.prisoners.back_in_week(dropped.prisoner_ids, dropped.week_start)
+        runs = await plan_in(uow, dropped.week_start, tz)
+        await uow.audit.add("plan.undropped", actor_id=actor.id, subject=f"{len(runs)} drafts")
+    return runs
 
 
 # Calling a published run off -------------------------------------------------------------------------

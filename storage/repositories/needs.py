@@ -59,12 +59,6 @@ class Needs(Repository):
         rows = await self.session.all(sql + " ORDER BY created_at, id", params)
         return [self._need(row) for row in rows]
 
-    async def not_in_week(self, week_start: date) -> set[int]:
-        """Open needs a coordinator took out of this week's plan (they wait for the next one)."""
-        rows = await self.session.all("SELECT id FROM needs WHERE not_in_week = ? AND status = 'open'",
-                                      (week_start.isoformat(),))
-        return {need_id for (need_id,) in rows}
-
     async def set_status(self, need_ids: Collection[int], status: NeedStatus) -> None:
         closed_at = to_db(self.clock.now()) if status in CLOSED else None
         await self.session.run_many(

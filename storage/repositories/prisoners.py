@@ -147,6 +147,17 @@ class Prisoners(Repository):
     async def set_status(self, prisoner_id: int, status: PrisonerStatus) -> None:
         await self.session.run("UPDATE prisoners SET status = ? WHERE id = ?", (status.value, prisoner_id))
 
+    async def not_in_week(self, week_start: date) -> set[int]:
+        """Prisoners a coordinator took out of this week's plan (a dropped draft): planned next week."""
+        rows = await self.session.all("SELECT id FROM prisoners WHERE not_in_week = ?", (week_start.isoformat(),))
+        return {prisoner_id for (prisoner_id,) in rows}
+
+    async def back_in_week(self, prisoner_ids: Collection[int], week_start: date) -> None:
+        """Undo not_in_week for that week (a Drop pressed by mistake)."""
+        await self.session.run(
+            "UPDATE prisoners SET not_in_week = NULL WHERE not_in_week = ?"
+            " AND id IN (SELECT value FROM json_each(?))", (week_start.isoformat(), json.dumps(list(prisoner_ids))))
+
     async def set_last_parcel_on(self, prisoner_id: int, day: date) -> None:
         """Only ever moves forward: a late report of an older parcel does not hide a newer one."""
         await self.session.run(

@@ -181,19 +181,21 @@ class Runs(Repository):
             await self._set_needs(await self._needs_of_run(run_id), "open", "planned")
         return changed == 1
 
-    async def drop(self, run_id: int, not_in_week: date | None = None) -> bool:
-        """A draft taken out of the plan: gone entirely, its needs open again (and, with `not_in_week`,
-        left out when that week is planned again)."""
+    async def drop(self, run_id: int, not_in_week: date | None = None) -> list[int] | None:
+        """A draft taken out of the plan: gone entirely, its needs open again. With `not_in_week` its
+        prisoners are left out when that week is planned again. Returns their ids; None if no draft."""
         if await self.session.value("SELECT status FROM runs WHERE id = ?", (run_id,)) != RunStatus.DRAFT:
-            return False
-        need_ids = await self._needs_of_run(run_id)
-        await self._set_needs(need_ids, "open", "planned")
-        if need_ids and not_in_week is not None:
-            await self.session.run(f"UPDATE needs SET not_in_week = ? WHERE id IN ({_marks(len(need_ids))})",
-                                   (not_in_week.isoformat(), *need_ids))
+            return None
+        prisoner_ids = [row[0] for row in await self.session.all(
+            "SELECT DISTINCT prisoner_id FROM parcels WHERE run_id = ? ORDER BY prisoner_id", (run_id,))]
+        await self._set_needs(await self._needs_of_run(run_id), "open", "planned")
+        if prisoner_ids and not_in_week is not None:
+            await self.session.run(
+                f"UPDATE prisoners SET not_in_week = ? WHERE id IN ({_marks(len(prisoner_ids))})",
+                (not_in_week.isoformat(), *prisoner_ids))
         await self.session.run("DELETE FROM runs WHERE id = ?", (run_id,))  # parcels and links cascade
         self.session.mark_erased()
-        return True
+        return prisoner_ids
 
     async def set_places(self, run_id: int, places: int) -> bool:
         if places not in (1, 2):
