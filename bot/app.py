@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
@@ -102,6 +104,20 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(on_error)
 
 
+RECENT_KEY = "recent_messages"
+
+
+async def keep_recent_for_restart(application: Application) -> None:
+    """On a clean stop, after the last update: the recent message ids (handlers/recent.py), sealed, so a
+    /panic or a freeze soon after a deploy or a reboot still deletes what came before it. Read and
+    deleted by the next start."""
+    runtime: Runtime = application.bot_data["runtime"]
+    saved = runtime.recent.export()
+    if saved:
+        async with runtime.store.write() as uow:
+            await uow.meta.set_sealed(RECENT_KEY, json.dumps(saved, separators=(",", ":")))
+
+
 async def _post_init(application: Application) -> None:
     runtime: Runtime = application.bot_data["runtime"]
     runtime.extras["lockdown"] = await lockdown_service.is_on(runtime.store)
@@ -111,6 +127,9 @@ async def _post_init(application: Application) -> None:
     async with runtime.store.write() as uow:
         if await uow.meta.get_sealed("bot_username") != runtime.bot_username:
             await uow.meta.set_sealed("bot_username", runtime.bot_username)
+        recent = await uow.meta.take_sealed(RECENT_KEY)
+    if recent is not None:  # what the last clean stop kept (keep_recent_for_restart)
+        runtime.recent.load(json.loads(recent))
     # Strangers' menu (only /start), and members' menus if the commands or translations changed.
     await commands_menu.install(application)
     # Scheduled work lives in rows: run what fell due while the bot was down, then poll every 30 s.

@@ -226,6 +226,16 @@ async def serve(application: Any, config: Config, stop: asyncio.Event, *, webhoo
             if application.updater.running:
                 await application.updater.stop()
             await application.stop()
+            await _keep_recent(application)
+
+
+async def _keep_recent(application: Any) -> None:
+    from bot.app import keep_recent_for_restart
+
+    try:
+        await keep_recent_for_restart(application)
+    except Exception as error:  # noqa: BLE001 - a stop must finish; only a later /panic deletes less
+        log.warning("recent message ids not kept: %s", type(error).__name__)
 
 
 async def _start_receiver(application: Any, config: Config) -> Any:

@@ -419,7 +419,7 @@ async def panic(update: Update, context: BotContext) -> None:
     """One tap: delete the tracked messages (details, cards) and every message of the last 47 hours the
     bot noted in this chat (handlers/recent.py), freeze the account, alert coordinators. The confirmation
     comes after and asks the member to delete the chat too: older messages, or any from before a
-    restart, the bot cannot find."""
+    crash of the bot, it cannot find."""
     member = context.me
     cleanup, frozen = await membership.panic(context.store, member)
     # /panic itself is among the recent messages

@@ -2,9 +2,10 @@
 delete what the bot sent and received there in the last 47 hours, not only the details it tracks.
 
 Telegram lets a bot delete any message of a private chat younger than 48 hours, but cannot list a
-chat's messages: the bot has to remember their ids. Only ids and times (never text), only in memory (a
-restart forgets them, and then only the tracked messages go), at most `per_chat` per chat and
-`chats` chats, the least recently used forgotten first. The transport notes every message it sees go
+chat's messages: the bot has to remember their ids. Only ids and times (never text), in memory, at
+most `per_chat` per chat and `chats` chats, the least recently used forgotten first. A clean stop
+(a deploy, a reboot) keeps them sealed in the database until the next start reads and deletes them
+(bot/app.py); a crash loses them, and then only the tracked messages go. The transport notes every message it sees go
 by (handlers/transport.py): what the bot sent, and what members and strangers wrote.
 """
 
@@ -48,6 +49,20 @@ class RecentMessages:
         """Every id noted in the chat in the last 47 hours, oldest first; the chat is forgotten."""
         since = self._clock.now() - KEEP
         return sorted({message_id for message_id, at in self._ids.pop(chat_id, ()) if at >= since})
+
+    def export(self) -> dict[str, list[list[int]]]:
+        """What a clean stop keeps for the next start: per chat, [message id, Unix time] of the last 47
+        hours, least recently used chat first (the caller seals it)."""
+        since = self._clock.now() - KEEP
+        kept = {str(chat_id): [[message_id, int(at.timestamp())] for message_id, at in ids if at >= since]
+                for chat_id, ids in self._ids.items()}
+        return {chat_id: ids for chat_id, ids in kept.items() if ids}
+
+    def load(self, saved: dict[str, list[list[int]]]) -> None:
+        """An export read back at start-up; what is noted since keeps its place after it."""
+        for chat_id, ids in saved.items():
+            for message_id, at in ids:
+                self.note(int(chat_id), int(message_id), datetime.fromtimestamp(at, UTC))
 
     def observe(self, result: Any) -> None:
         """A Bot API answer's result: a message the bot sent or edited, or getUpdates' list of updates."""

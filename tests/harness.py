@@ -14,7 +14,7 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.app import build_application, make_runtime
+from bot.app import build_application, keep_recent_for_restart, make_runtime
 from bot.clock import FakeClock
 from bot.config import Config
 from bot.domain import Member, Role
@@ -86,6 +86,7 @@ class Harness:
             await app.updater.stop()
         if app.running:
             await app.stop()
+            await keep_recent_for_restart(app)  # as bot/cli.py's serve() does on a clean stop
         await app.shutdown()
         self.application = None
 

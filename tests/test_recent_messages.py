@@ -3,12 +3,15 @@ journeys that use them: /panic and a missed check-in delete the run lists and re
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+from bot.app import RECENT_KEY
 from bot.clock import FakeClock
 from bot.domain import MemberStatus, Role
 from handlers.recent import RecentMessages
 from schedules import jobs
+from tests.canary import find_canaries
 from tests.test_journey_checkin import alerts, confirmed_run
 from tests.test_journey_week import WINDOW_END
 
@@ -96,3 +99,36 @@ async def test_a_member_turned_away_by_a_lockdown_keeps_their_recent_ids_for_a_l
     await bot.send(coordinator, "/lockdown off")
     await bot.send(first, "/panic")
     assert listing in bot.api.deleted_ids(first.chat_id)
+
+
+def test_an_export_keeps_only_the_last_47_hours_and_loads_back_in_order():
+    clock = FakeClock()
+    before = RecentMessages(clock)
+    before.note(1, 10)
+    clock.advance(timedelta(hours=47, minutes=1))
+    before.note(1, 11)
+    before.note(2, 20)
+    saved = before.export()
+    assert saved == {"1": [[11, int(clock.now().timestamp())]], "2": [[20, int(clock.now().timestamp())]]}
+    after = RecentMessages(clock)
+    after.load(json.loads(json.dumps(saved)))
+    after.note(1, 12)
+    assert after.take(1) == [11, 12] and after.take(2) == [20]
+
+
+async def test_a_panic_after_a_clean_restart_still_deletes_what_came_before_it(bot):
+    """A deploy or a reboot in between: the ids were kept sealed and are read back (and deleted) at start."""
+    _, first, _, _ = await confirmed_run(bot)
+    await bot.send(first, "/myruns")
+    listing = bot.api.calls_to("sendMessage", chat_id=first.chat_id)[-1].result["message_id"]
+    reminder = next(call.result["message_id"] for call in bot.api.calls_to("sendMessage", chat_id=first.chat_id)
+                    if call.params["text"].startswith("Reminder for tomorrow"))
+    await bot.stop()
+    assert find_canaries(bot.database_files, [str(first.chat_id)]) == [], "kept sealed, not as plain numbers"
+    async with bot.store.read() as uow:
+        assert await uow.meta.get_sealed(RECENT_KEY) is not None
+    await bot.start()
+    async with bot.store.read() as uow:
+        assert await uow.meta.get_sealed(RECENT_KEY) is None, "read once and deleted at start"
+    await bot.send(first, "/panic")
+    assert {listing, reminder} <= set(bot.api.deleted_ids(first.chat_id))

@@ -18,6 +18,13 @@ class Meta(Repository):
             (f"sealed:{key}", self.seal("value", key, value)),
         )
 
+    async def take_sealed(self, key: str) -> str | None:
+        """Read once: the value, and the row is gone."""
+        value = await self.get_sealed(key)
+        if value is not None:
+            await self.session.run("DELETE FROM meta WHERE key = ?", (f"sealed:{key}",))
+        return value
+
     async def flag(self, key: str) -> bool:
         """Plain on/off switches (lockdown): their state is no secret, and they are read at start-up."""
         return await self.session.value("SELECT value FROM meta WHERE key = ?", (f"flag:{key}",)) == b"1"
