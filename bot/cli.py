@@ -11,6 +11,7 @@ import asyncio
 import gc
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -342,7 +343,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(config.log_level)
     try:
-        return asyncio.run(COMMANDS[args.command](config, args))
+        code = asyncio.run(COMMANDS[args.command](config, args))
+        sys.stdout.flush()  # here rather than at exit, where a reader gone early is no longer caught
+        return code
     except CliError as error:
         print(f"parcelbot: {error}", file=sys.stderr)
         return error.code
@@ -351,3 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `parcelbot check | head -1`: the reader had enough. The rest goes nowhere, also what Python
+        # would flush at exit, which would otherwise fail again with a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

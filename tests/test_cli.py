@@ -304,6 +304,15 @@ def test_operator_mistakes_get_one_line_not_a_traceback(initialised, tmp_path):
         assert "Traceback" not in result.stderr
 
 
+def test_output_cut_short_by_a_pipe_is_no_error(initialised, tmp_path):
+    """`parcelbot check | head -1`, made certain: the reader is gone before the first line is written."""
+    for unbuffered in ("1", None):  # stdout written line by line, or all at once at the end
+        result = subprocess.run(f"'{sys.executable}' -m bot check | true", shell=True, cwd=ROOT,  # noqa: S602
+                                env=_env(tmp_path, PYTHONUNBUFFERED=unbuffered), stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
 def test_init_makes_an_existing_directory_private(tmp_path):
     (tmp_path / "data").mkdir()
     os.chmod(tmp_path / "data", 0o755)  # noqa: S103 - the loose mode init must tighten
