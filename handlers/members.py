@@ -460,6 +460,8 @@ async def forget_confirm(update: Update, context: BotContext, payload: dict[str,
     await delete_tracked(context.bot, context.store, cleanup.messages)
     await clear_menu(context.bot, member.chat_id)
     await answering(update, update.effective_chat.send_message(t("Done. Everything about you is erased. Goodbye.")))
+    # Their chat's message ids too (noted up to the goodbye): a clean stop would keep them, sealed.
+    context.runtime.recent.forget(member.chat_id)
     if member.role is not Role.FAMILY or cleanup.released_runs:
         await tell_coordinators(context, "A member left and their data was erased.")
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
 
+from bot.app import RECENT_KEY
 from bot.clock import to_db
 from bot.domain import AssignmentStatus, MemberStatus, Role
 from handlers.members import AUDIT_ACTIONS
@@ -274,6 +276,9 @@ async def test_forget_me_erases_the_member_from_every_file(bot):
         assert await uow.session.value("SELECT count(*) FROM assignments WHERE member_id = ?", (member.id,)) == 0
     await bot.stop()
     assert find_canaries(bot.database_files, [member.pseudonym, str(volunteer.user_id)]) == []
+    async with bot.store.read() as uow:  # not even sealed among the message ids a clean stop keeps
+        kept = json.loads(await uow.meta.get_sealed(RECENT_KEY) or "{}")
+    assert str(volunteer.chat_id) not in kept
 
 
 async def test_the_last_coordinator_cannot_be_frozen_revoked_or_forgotten(bot):
