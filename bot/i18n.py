@@ -20,6 +20,7 @@ from babel.dates import format_date, get_day_names
 from babel.dates import format_time as babel_format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 from bot import domain
@@ -149,6 +150,11 @@ def format_day(day: date | datetime, language: str, tz: tzinfo | None = None) ->
 def format_time(moment: datetime, language: str, tz: tzinfo | None = None) -> str:
     """"09:00" in the configured time zone (24-hour clock in all three languages)."""
     return babel_format_time(_local(moment, tz), "HH:mm", locale=_locale(language))
+
+
+def format_kg(kilograms: float, language: str) -> str:
+    """"2.5" / "2,5": up to three decimals (grams), the language's decimal sign, no grouping."""
+    return format_decimal(kilograms, "0.###", locale=_locale(language))
 
 
 def format_window(start: datetime, end: datetime, language: str, tz: tzinfo | None = None) -> str:

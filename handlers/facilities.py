@@ -12,7 +12,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain import Facility, FacilityKind, FacilityRules, HandoverWindow, Role
-from bot.i18n import weekday_from_name
+from bot.i18n import format_kg, weekday_from_name
 from bot.services import facilities as service
 from bot.services import inputs
 from bot.services.buttons import Choice
@@ -102,6 +102,7 @@ def rules_lines(t, rules: FacilityRules) -> list[str]:
         by_day.setdefault(f"{window.start}-{window.end}", []).append(t(WEEKDAYS[window.weekday]))
     hours = "; ".join(f"{', '.join(days)} {span}" for span, days in by_day.items()) or t("unknown")
     per_year = str(rules.parcels_per_year) if rules.parcels_per_year is not None else t("unknown")
+    per_month = format_kg(rules.kg_per_month, t.language) if rules.kg_per_month is not None else t("unknown")
     if rules.parcels_per_year_by_regime:
         per_year += " (" + ", ".join(f"{k} {v}" for k, v in sorted(rules.parcels_per_year_by_regime.items())) + ")"
     flags = [t(FLAG_LABELS[key]) for key, on in (("relatives", rules.relatives_only),
@@ -109,7 +110,7 @@ def rules_lines(t, rules: FacilityRules) -> list[str]:
                                                   ("verify", rules.verify_locally)) if on]
     return [
         t("Handover: {hours}", hours=hours),
-        t("Per month: {kg} kg", kg=f"{rules.kg_per_month:g}" if rules.kg_per_month is not None else t("unknown")),
+        t("Per month: {kg} kg", kg=per_month),
         t("Parcels per year: {count}", count=per_year),
         t("Refused: {categories}", categories=", ".join(t(CATEGORY_LABELS[c]) for c in rules.refused_categories)
           or "—"),

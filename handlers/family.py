@@ -439,7 +439,7 @@ async def _needs_screen(update: Update, context: BotContext, data: dict[str, Any
     rows = [[Choice(("✓ " if key in data["categories"] else "") + t(label), "review.needs.toggle", {"key": key})]
             for key, label in CATEGORY_LABELS.items()]
     if any(NeedCategory(key).weighed for key in data["categories"]):  # money alone weighs nothing
-        rows.append([Choice(t("Weight per need: {kg} kg", kg=kg_text(data["weight_g"])), "review.needs.weight", {})])
+        rows.append([Choice(t("Weight per need: {kg} kg", kg=kg_text(t, data["weight_g"])), "review.needs.weight", {})])
     rows.append([Choice(t("Create the needs"), "review.needs.create", {})])
     await show(update, context, t("Which needs? One need per kind."), rows, edit=edit)
 

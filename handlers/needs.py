@@ -16,6 +16,7 @@ from bot.services import prisoners as prisoner_service
 from bot.services.buttons import Choice
 from bot.services.errors import NotAllowed, NotFound
 from handlers import flows
+from handlers.cleanup import delete_later
 from handlers.context import BotContext
 from handlers.screens import (
     CATEGORY_LABELS,
@@ -56,6 +57,7 @@ def _need_line(t, line: service.NeedLine) -> str:
     return urgent + " · ".join(parts)
 
 
+DETAILS_KIND = "need_details"  # outbox kind: a need's details in a coordinator's chat, gone within a day
 NEEDS_PAGE = 15  # lines, each with its button: at full scale there are thousands of open needs
 
 
@@ -113,10 +115,21 @@ async def need_open(update: Update, context: BotContext, payload: dict[str, Any]
         await deny(update, context)
         return
     t = context.t
+    try:
+        line = await service.need_line(context.store, context.me, payload["id"])
+    except (NotFound, NotAllowed):
+        await answer_button(update, t("This need is no longer here."))
+        return
     rows = [[Choice(t("Fulfilled"), "need.status", {"id": payload["id"], "status": "fulfilled"}),
              Choice(t("Cancel the need"), "need.status", {"id": payload["id"], "status": "cancelled"})],
             [Choice(t("Back to the list"), "need.list", {"page": payload.get("page", 0)})]]
-    await show(update, context, t("Close this need?"), rows)
+    text = [_need_line(t, line)]
+    if line.need.details:  # what exactly, how much: sealed at rest, so shown like a card
+        text.append(t("Details: {text}", text=line.need.details))
+    text.append(t("Close this need?"))
+    shown = await show(update, context, "\n".join(text), rows, silent=bool(line.need.details))
+    if line.need.details:
+        await delete_later(context.store, context.me.id, shown, DETAILS_KIND, hours=24)
 
 
 async def need_status(update: Update, context: BotContext, payload: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from telegram import Update
 
 from bot.domain import Allowance, Prisoner, PrisonerStatus, Role
+from bot.i18n import format_kg
 from bot.services import facilities as facility_service
 from bot.services import inputs
 from bot.services import prisoners as service
@@ -45,7 +46,7 @@ def allowance_text(t, allowance: Allowance) -> str:
     if allowance.suspended_until is not None:
         parts.append(t("parcels suspended until {day}", day=day_text(allowance.suspended_until)))
     if allowance.kg_left_month is not None:
-        parts.append(t("{kg} kg left this month", kg=f"{allowance.kg_left_month:g}"))
+        parts.append(t("{kg} kg left this month", kg=format_kg(allowance.kg_left_month, t.language)))
     if allowance.parcels_left_year is not None:
         parts.append(t("{count} parcels left this year", count=allowance.parcels_left_year))
     if allowance.next_allowed_on is not None:

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.domain import Member, MemberStatus, Role
-from bot.i18n import format_window, translator
+from bot.i18n import format_kg, format_window, translator
 from bot.services import details as detail_service
 from bot.services.details import Details
 from bot.services.errors import DomainError
@@ -33,7 +33,7 @@ def render(details: Details, language: str, tz) -> str:
              details.facility_name, details.address,
              t("When: {window}", window=format_window(details.window_start, details.window_end, language, tz))]
     if rules.kg_per_month is not None:
-        lines.append(t("Up to {kg} kg a month per person.", kg=f"{rules.kg_per_month:g}"))
+        lines.append(t("Up to {kg} kg a month per person.", kg=format_kg(rules.kg_per_month, t.language)))
     if rules.refused_categories:
         lines.append(t("Not accepted: {items}", items=", ".join(
             t(CATEGORY_LABELS.get(item, item)) for item in rules.refused_categories)))

@@ -88,14 +88,20 @@ PLAN_PAGE = 10  # runs per page: a week at full scale has ~80, and Telegram caps
 
 
 async def show_plan(update: Update, context: BotContext, week_start: date, *, note: str = "", edit: bool = False,
-                    page: int = 0, first_row: list[Choice] | None = None) -> None:
-    """The week's runs a page at a time, drafts with their buttons; `note` says first what a change just did."""
+                    page: int = 0) -> None:
+    """The week's runs a page at a time, drafts with their buttons; `note` says first what a change just did.
+    While a Drop holds prisoners out of the week, every page offers to put them back."""
     t = context.t
-    lines = await run_service.week_lines(context.store, context.me, week_start, context.runtime.config.tz)
+    plan = await run_service.week_plan(context.store, context.me, week_start, context.runtime.config.tz)
+    lines = plan.lines
+    put_back = [Choice(t("↩ Put the dropped parcels back in the plan ({count})", count=plan.dropped), "runs.undrop",
+                       {"week": week_start.toordinal()})] if plan.dropped else None
     if not lines:
-        nothing = t("Nothing to plan for the week from {day}: no open needs fit a handover window.",
-                    day=week_start.strftime("%d.%m.%Y"))
-        await show(update, context, f"{note}\n{nothing}" if note else nothing, [first_row] if first_row else None,
+        day = week_start.strftime("%d.%m.%Y")
+        nothing = (t("No tasks left in the plan for the week from {day}: every draft was taken out.", day=day)
+                   if plan.dropped else
+                   t("Nothing to plan for the week from {day}: no open needs fit a handover window.", day=day))
+        await show(update, context, f"{note}\n{nothing}" if note else nothing, [put_back] if put_back else None,
                    edit=edit)
         return
     drafts = sum(1 for line in lines if line.status.value == "draft")
@@ -103,9 +109,9 @@ async def show_plan(update: Update, context: BotContext, week_start: date, *, no
     text = [note] if note else []
     text.append(t("Plan for the week from {day}:", day=week_start.strftime("%d.%m.%Y")))
     if pages > 1:
-        text.append(t("{count} tasks, {drafts} of them drafts · page {page} of {pages}", count=len(lines),
+        text.append(t("{count} tasks (drafts: {drafts}) · page {page} of {pages}", count=len(lines),
                       drafts=drafts, page=page + 1, pages=pages))
-    rows: list[list[Choice]] = [first_row] if first_row else []
+    rows: list[list[Choice]] = []
     for line in shown:
         status = t("draft") if line.status.value == "draft" else t("published")
         text.append(f"{status} · {run_text(context, line)}")
@@ -116,6 +122,8 @@ async def show_plan(update: Update, context: BotContext, week_start: date, *, no
     turns = page_turns(t, "plan.page", page, pages, week=week_start.toordinal())
     if turns:
         rows.append(turns)
+    if put_back:
+        rows.append(put_back)
     if drafts:
         rows.append([Choice(t("Publish all"), "runs.publish", {"week": week_start.toordinal()})])
     await show(update, context, "\n".join(text), rows, edit=edit)
@@ -147,37 +155,33 @@ async def announce(context: BotContext, notice: run_service.Announcement) -> Non
 
 
 async def drop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """Take a draft run out of the week's plan, then show the plan again (the same page) with an Undo:
-    its prisoners wait for next week's plan."""
+    """Take a draft run out of the week's plan, then show the plan again (the same page): its prisoners
+    wait for next week's plan, unless put back (the plan offers it while any are out)."""
     if not context.me.is_coordinator:
         await deny(update, context)
         return
-    t = context.t
     try:
         code = await run_service.run_code(context.store, payload["run"])
-        dropped = await run_service.drop(context.store, context.me, payload["run"], context.runtime.config.tz)
+        week_start = await run_service.drop(context.store, context.me, payload["run"], context.runtime.config.tz)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    undo = Choice(t("Undo: plan them again this week"), "runs.undrop",
-                  {"week": dropped.week_start.toordinal(), "prisoners": list(dropped.prisoner_ids)})
-    note = t("{code} taken out of this week's plan; its parcels wait for next week's.", code=code)
-    await show_plan(update, context, dropped.week_start, note=note, edit=True, page=int(payload.get("page", 0)),
-                    first_row=[undo])
+    note = context.t("{code} taken out of this week's plan; its parcels go into next week's.", code=code)
+    await show_plan(update, context, week_start, note=note, edit=True, page=int(payload.get("page", 0)))
 
 
 async def undrop(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
-    """A Drop undone: its prisoners are drafted again for that week, at once."""
+    """Every Drop of the week undone: those prisoners are drafted again for it, at once."""
     if not context.me.is_coordinator:
         await deny(update, context)
         return
-    dropped = run_service.Dropped(date.fromordinal(payload["week"]), tuple(payload["prisoners"]))
+    week_start = date.fromordinal(payload["week"])
     try:
-        await run_service.plan_again(context.store, context.me, dropped, context.runtime.config.tz)
+        await run_service.put_back(context.store, context.me, week_start, context.runtime.config.tz)
     except DomainError as error:
         await answer_button(update, _error_text(context, error))
         return
-    await show_plan(update, context, dropped.week_start, note=context.t("Planned again."), edit=True)
+    await show_plan(update, context, week_start, note=context.t("Put back in the plan."), edit=True)
 
 
 async def places(update: Update, context: BotContext, payload: dict[str, Any]) -> None:
@@ -300,8 +304,8 @@ async def open_runs(update: Update, context: BotContext) -> None:
         return
     rows = [[Choice(t("Claim {code}", code=line.code), "runs.claim", {"run": line.id})] for line in lines]
     text = [t("Open tasks:"), *(run_text(context, line) for line in lines)]
-    if more:  # later ones: they show here as these fill
-        text.append(t("… and {count} more.", count=more))
+    if more:  # later ones: they show here as these fill or pass
+        text.append(t("… and {count} more, later.", count=more))
     await show(update, context, "\n".join(text), rows)
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from telegram import Message, Update
 from telegram.error import TelegramError
 
+from bot.i18n import format_kg
 from bot.services.buttons import Choice
 from bot.services.inputs import InputError
 from handlers.buttons import keyboard_for
@@ -42,13 +43,13 @@ def day_text(day: date | None) -> str:
     return day.strftime("%d.%m.%Y") if day else "—"
 
 
-def kg_text(grams: int) -> str:
-    return f"{grams / 1000:g}"
+def kg_text(t, grams: int) -> str:
+    return format_kg(grams / 1000, t.language)
 
 
 def weight_parts(t, grams: int) -> list[str]:
-    """"2.5 kg" for a line's parts, or nothing for what weighs nothing (money paid into the account)."""
-    return [t("{kg} kg", kg=kg_text(grams))] if grams else []
+    """"2.5 kg" ("2,5 кг") for a line's parts, or nothing for what weighs nothing (money paid in)."""
+    return [t("{kg} kg", kg=kg_text(t, grams))] if grams else []
 
 
 async def show(update: Update, context: BotContext, text: str, rows: list[list[Choice]] | None = None,

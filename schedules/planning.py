@@ -55,7 +55,10 @@ async def plan_week(context: BotContext, uow: UnitOfWork, ref_id: int) -> Send |
     drafts = await run_service.plan_in(uow, week_start, tz)
 
     async def tell() -> None:
-        await tell_coordinators(context, "The plan for next week is ready. Runs to review: {count}. Open /plan.",
-                                count=len(drafts))
+        if drafts:
+            await tell_coordinators(context, "The plan for next week is ready. Tasks to review: {count}. Open /plan.",
+                                    count=len(drafts))
+        else:  # "0 to review, open /plan" would send them to look for nothing
+            await tell_coordinators(context, "Nothing new to plan for next week: no open needs fit a handover window.")
 
     return tell

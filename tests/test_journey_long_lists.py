@@ -114,7 +114,8 @@ async def test_open_needs_and_people_not_reached_leaf_a_page_at_a_time(bot):
     assert "page 2 of 2" in bot.last_text(coordinator)
     await bot.press(coordinator, next(data for label, data in bot.api.buttons(coordinator.chat_id)
                                       if label.startswith("Alias")))
-    assert bot.last_text(coordinator) == "Close this need?"
+    need_line, question = bot.last_text(coordinator).splitlines()  # which need, then the question
+    assert need_line.startswith("open · Food · Alias") and question == "Close this need?"
     await bot.press_label(coordinator, "Back to the list")  # back where the coordinator was
     assert "page 2 of 2" in bot.last_text(coordinator)
     second_aliases = {label.split(" · ")[0] for label in labels(bot, coordinator) if label.startswith("Alias")}

@@ -130,6 +130,17 @@ async def test_money_is_not_weighed_and_uses_none_of_the_allowance(bot):
     await bot.press_label(coordinator, prisoner.alias)
     [card_line] = [line for line in bot.last_text(coordinator).splitlines() if "Money" in line]
     assert "kg" not in card_line
+    # How much is in the details: shown when the need is tapped, silently, and gone within a day
+    await bot.send(coordinator, "/needs")
+    await bot.press_label(coordinator, f"{prisoner.alias} · Money")
+    assert "Details: 200 BYN for the shop" in bot.last_text(coordinator)
+    sent = bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)[-1]
+    assert sent.params["disable_notification"] is True
+    member = await bot.member(coordinator)
+    async with bot.store.read() as uow:
+        tracked = [m for m in await uow.messages.for_member(member.id) if m.kind == "need_details"]
+    assert [m.message_id for m in tracked] == [sent.result["message_id"]]
+    assert tracked[0].delete_after == bot.clock.now() + timedelta(hours=24)
 
 
 async def test_the_card_shows_the_allowance_and_is_audited(bot):

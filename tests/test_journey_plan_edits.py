@@ -208,7 +208,7 @@ async def test_a_long_plan_comes_a_page_at_a_time_and_a_change_comes_back_to_its
     await seed_colonies(bot, 25, "Brest")
     await bot.send(coordinator, "/plan")
     first = bot.last_text(coordinator)
-    assert "25 tasks, 25 of them drafts · page 1 of 3" in first and first.count("draft · R-") == 10
+    assert "25 tasks (drafts: 25) · page 1 of 3" in first and first.count("draft · R-") == 10
     calls = bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)
     keyboard = calls[-1].params["reply_markup"]["inline_keyboard"]
     assert sum(len(row) for row in keyboard) <= 100 and len(first) <= 4096

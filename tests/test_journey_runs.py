@@ -178,10 +178,10 @@ async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(
     plan_message = bot.api.calls_to("sendMessage", chat_id=coordinator.chat_id)[-1].result["message_id"]
     [drop_button] = [data for label, data in bot.api.buttons(coordinator.chat_id) if label.startswith("Drop")]
     await bot.press(coordinator, drop_button)
-    [undo_button] = [data for label, data in bot.api.buttons(coordinator.chat_id) if label.startswith("Undo")]
     after = bot.api.calls_to("editMessageText", chat_id=coordinator.chat_id)[-1]
     assert after.params["message_id"] == plan_message, "the plan is shown again in place"
-    assert "taken out of this week's plan" in after.params["text"] and "Nothing to plan" in after.params["text"]
+    assert "taken out of this week's plan" in after.params["text"]
+    assert "every draft was taken out" in after.params["text"]
     async with bot.store.read() as uow:
         assert await uow.runs.list() == []
         statuses = {row[0] for row in await uow.session.all("SELECT status FROM needs")}
@@ -193,22 +193,24 @@ async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(
         [prisoner] = await uow.prisoners.list()
         await uow.needs.add(prisoner_id=prisoner.id, category=NeedCategory.CLOTHES, weight_g=1000)
     await bot.send(coordinator, "/plan")
-    assert "Nothing to plan" in bot.last_text(coordinator)
+    assert "every draft was taken out" in bot.last_text(coordinator)
     await bot.press(coordinator, drop_button)  # an old button: the run is gone
     async with bot.store.read() as uow:
         assert await uow.runs.list() == []
 
-    # Undo (on the message the Drop left) drafts them again at once, with the need posted since
-    await bot.press(coordinator, undo_button, message_id=plan_message)
-    assert "Planned again." in bot.last_text(coordinator) and bot.last_text(coordinator).count("draft · R-") == 1
+    # The plan, wherever it is shown, offers to put them back: drafted again at once, with the need since
+    await bot.press_label(coordinator, "Put the dropped parcels back in the plan (1)")
+    assert "Put back in the plan." in bot.last_text(coordinator)
+    assert bot.last_text(coordinator).count("draft · R-") == 1
+    assert not any("Put the dropped" in label for label, _ in bot.api.buttons(coordinator.chat_id))
     async with bot.store.read() as uow:
         [run] = await uow.runs.list()
         assert len((await uow.runs.parcels_of(run.id))[0].need_ids) == 3
     run_code = run.code
     await bot.press_label(coordinator, "Drop")
-    [undo_button] = [data for label, data in bot.api.buttons(coordinator.chat_id) if label.startswith("Undo")]
-    bot.clock.advance(timedelta(days=14))  # that week is over: its Undo no longer plans anything
-    await bot.press(coordinator, undo_button)
+    [put_back] = [data for label, data in bot.api.buttons(coordinator.chat_id) if "Put the dropped" in label]
+    bot.clock.advance(timedelta(days=14))  # that week is over: its button no longer plans anything
+    await bot.press(coordinator, put_back)
     async with bot.store.read() as uow:
         assert await uow.runs.list() == []
     bot.clock.advance(timedelta(days=-14))
@@ -222,6 +224,23 @@ async def test_dropping_a_draft_keeps_its_needs_for_next_week_and_places_toggle(
         assert ("run.dropped", run_code) in [(e.action, e.subject) for e in await uow.audit.recent()]
 
 
+async def test_drops_on_several_pages_are_put_back_together_from_any_page(bot):
+    coordinator = await bot.join(Role.COORDINATOR)
+    await seed_colonies(bot, 25, "Гродна")
+    await bot.send(coordinator, "/plan")
+    assert "25 tasks (drafts: 25) · page 1 of 3" in bot.last_text(coordinator)
+    await bot.press_label(coordinator, "Next")
+    await bot.press_label(coordinator, "Drop")  # stays on page 2
+    assert "page 2 of 3" in bot.last_text(coordinator) and "24 tasks" in bot.last_text(coordinator)
+    await bot.press_label(coordinator, "Drop")
+    await bot.press_label(coordinator, "Previous")
+    assert "23 tasks" in bot.last_text(coordinator)
+    await bot.press_label(coordinator, "Put the dropped parcels back in the plan (2)")
+    assert "25 tasks (drafts: 25)" in bot.last_text(coordinator)
+    async with bot.store.read() as uow:
+        assert [e.action for e in await uow.audit.recent()].count("plan.undropped") == 1
+
+
 async def test_runs_shows_the_soonest_twenty_and_says_how_many_more(bot):
     coordinator = await bot.join(Role.COORDINATOR)
     await seed_colonies(bot, 25, "Віцебск")
@@ -233,7 +252,7 @@ async def test_runs_shows_the_soonest_twenty_and_says_how_many_more(bot):
     await bot.send(person, "/runs")
     listed = bot.last_text(person)
     claims = [label for label, _ in bot.api.buttons(person.chat_id) if label.startswith("Claim")]
-    assert len(claims) == 20 and listed.splitlines()[-1] == "… and 5 more."
+    assert len(claims) == 20 and listed.splitlines()[-1] == "… and 5 more, later."
     assert sum("R-" in line for line in listed.splitlines()[1:-1]) == 20
 
 

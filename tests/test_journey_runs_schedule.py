@@ -68,13 +68,17 @@ async def test_the_weekly_plan_is_made_once_when_due_and_coordinators_are_told(b
     bot.clock.set(SUNDAY_PLANNING + timedelta(minutes=1))
     assert await jobs.run_due(bot.application) >= 1
     assert await drafts(bot) == 1
-    assert bot.last_text(coordinator) == "The plan for next week is ready. Runs to review: 1. Open /plan."
+    assert bot.last_text(coordinator) == "The plan for next week is ready. Tasks to review: 1. Open /plan."
     await jobs.run_due(bot.application)  # exactly once: a second round plans nothing more
     assert await drafts(bot) == 1
-    assert bot.texts(coordinator).count("The plan for next week is ready. Runs to review: 1. Open /plan.") == 1
+    assert bot.texts(coordinator).count("The plan for next week is ready. Tasks to review: 1. Open /plan.") == 1
     async with bot.store.read() as uow:
         (following,) = [item for item in await uow.schedule.pending() if item.kind == PLAN_KIND]
     assert following.due_at == SUNDAY_PLANNING + timedelta(days=7)
+    # A week later nothing is open: coordinators are not sent to /plan to look for nothing
+    bot.clock.set(SUNDAY_PLANNING + timedelta(days=7, minutes=1))
+    await jobs.run_due(bot.application)
+    assert bot.last_text(coordinator) == "Nothing new to plan for next week: no open needs fit a handover window."
 
 
 async def test_planning_that_fell_due_while_the_bot_was_down_happens_once_after_restart(bot):

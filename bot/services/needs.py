@@ -68,6 +68,19 @@ async def open_needs(store: Store, actor, limit: int = 60) -> list[NeedLine]:
     return [NeedLine(need, aliases[need.prisoner_id]) for need in needs[:limit] if need.prisoner_id in aliases]
 
 
+async def need_line(store: Store, actor, need_id: int) -> NeedLine:
+    """One need with its details opened (e.g. how much money), for a coordinator who tapped it."""
+    require_coordinator(actor)
+    async with store.read() as uow:
+        need = await uow.needs.get(need_id)
+        if need is None:
+            raise NotFound()
+        aliases = await uow.prisoners.aliases({need.prisoner_id})
+    if need.prisoner_id not in aliases:
+        raise NotFound()
+    return NeedLine(need, aliases[need.prisoner_id])
+
+
 async def set_status(store: Store, actor, need_id: int, status: NeedStatus) -> Need:
     require_coordinator(actor)
     async with store.write() as uow:

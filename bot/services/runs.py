@@ -145,12 +145,18 @@ async def lines_in(uow: UnitOfWork, runs: list[Run]) -> list[RunLine]:
     return await _lines(uow, runs)
 
 
-async def week_lines(store: Store, actor: Member, week_start: date, tz: ZoneInfo,
-                     statuses: tuple[RunStatus, ...] = (RunStatus.DRAFT, RunStatus.PUBLISHED)) -> list[RunLine]:
+@dataclass(frozen=True)
+class WeekPlan:
+    lines: list[RunLine]
+    dropped: int  # prisoners taken out of this week's plan by a Drop (they can be put back)
+
+
+async def week_plan(store: Store, actor: Member, week_start: date, tz: ZoneInfo) -> WeekPlan:
     require_coordinator(actor)
     start, end = week_bounds(week_start, tz)
     async with store.read() as uow:
-        return await _lines(uow, await uow.runs.list(statuses=statuses, start=start, end=end))
+        runs = await uow.runs.list(statuses=(RunStatus.DRAFT, RunStatus.PUBLISHED), start=start, end=end)
+        return WeekPlan(await _lines(uow, runs), len(await uow.prisoners.not_in_week(week_start)))
 
 
 async def open_runs(store: Store, member: Member) -> tuple[list[RunLine], int]:
@@ -199,14 +205,9 @@ async def run_code(store: Store, run_id: int) -> str:
 # Review and publish ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Dropped:
-    week_start: date  # the Monday of the week the draft was in
-    prisoner_ids: tuple[int, ...]  # left out of that week's plan
-
-
-async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> Dropped:
-    """A draft out of its week's plan; its prisoners wait for the next week's."""
+async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> date:
+    """A draft out of its week's plan; its prisoners wait for the next week's (or until put back).
+    Returns the Monday of its week."""
     require_coordinator(actor)
     async with store.write() as uow:
         run = await uow.runs.get(run_id)
@@ -214,22 +215,21 @@ async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> Droppe
             raise NotFound()
         local = run.window_start.astimezone(tz).date()
         week_start = local - timedelta(days=local.weekday())
-        prisoner_ids = await uow.runs.drop(run_id, week_start)
-        if prisoner_ids is None:
+        if await uow.runs.drop(run_id, week_start) is None:
             raise NotFound()
         await uow.audit.add("run.dropped", actor_id=actor.id, subject=run.code)
-    return Dropped(week_start, tuple(prisoner_ids))
+    return week_start
 
 
-async def plan_again(store: Store, actor: Member, dropped: Dropped, tz: ZoneInfo) -> list[Run]:
-    """Undo a Drop: its prisoners are back in that week's plan, drafted again at once."""
+async def put_back(store: Store, actor: Member, week_start: date, tz: ZoneInfo) -> list[Run]:
+    """Undo every Drop of that week: its prisoners are back in the plan, drafted again at once."""
     require_coordinator(actor)
-    if dropped.week_start + timedelta(days=7) <= store.clock.now().astimezone(tz).date():
+    if week_start + timedelta(days=7) <= store.clock.now().astimezone(tz).date():
         raise NotFound()  # an old button: that week is over
     async with store.write() as uow:
-        await uow.prisoners.back_in_week(dropped.prisoner_ids, dropped.week_start)
-        runs = await plan_in(uow, dropped.week_start, tz)
-        await uow.audit.add("plan.undropped", actor_id=actor.id, subject=f"{len(runs)} drafts")
+        await uow.prisoners.back_in_week(week_start)
+        runs = await plan_in(uow, week_start, tz)
+        await uow.audit.add("plan.undropped", actor_id=actor.id)
     return runs
 
 

@@ -152,11 +152,10 @@ class Prisoners(Repository):
         rows = await self.session.all("SELECT id FROM prisoners WHERE not_in_week = ?", (week_start.isoformat(),))
         return {prisoner_id for (prisoner_id,) in rows}
 
-    async def back_in_week(self, prisoner_ids: Collection[int], week_start: date) -> None:
-        """Undo not_in_week for that week (a Drop pressed by mistake)."""
-        await self.session.run(
-            "UPDATE prisoners SET not_in_week = NULL WHERE not_in_week = ?"
-            " AND id IN (SELECT value FROM json_each(?))", (week_start.isoformat(), json.dumps(list(prisoner_ids))))
+    async def back_in_week(self, week_start: date) -> None:
+        """Undo not_in_week for that week: the dropped are planned again."""
+        await self.session.run("UPDATE prisoners SET not_in_week = NULL WHERE not_in_week = ?",
+                               (week_start.isoformat(),))
 
     async def set_last_parcel_on(self, prisoner_id: int, day: date) -> None:
         """Only ever moves forward: a late report of an older parcel does not hide a newer one."""
