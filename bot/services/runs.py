@@ -215,7 +215,7 @@ async def drop(store: Store, actor: Member, run_id: int, tz: ZoneInfo) -> date:
             raise NotFound()
         local = run.window_start.astimezone(tz).date()
         week_start = local - timedelta(days=local.weekday())
-        if await uow.runs.drop(run_id, week_start) is None:
+        if not await uow.runs.drop(run_id, week_start):
             raise NotFound()
         await uow.audit.add("run.dropped", actor_id=actor.id, subject=run.code)
     return week_start

@@ -181,21 +181,19 @@ class Runs(Repository):
             await self._set_needs(await self._needs_of_run(run_id), "open", "planned")
         return changed == 1
 
-    async def drop(self, run_id: int, not_in_week: date | None = None) -> list[int] | None:
+    async def drop(self, run_id: int, not_in_week: date | None = None) -> bool:
         """A draft taken out of the plan: gone entirely, its needs open again. With `not_in_week` its
-        prisoners are left out when that week is planned again. Returns their ids; None if no draft."""
+        prisoners are left out when that week is planned again. False if it is no draft."""
         if await self.session.value("SELECT status FROM runs WHERE id = ?", (run_id,)) != RunStatus.DRAFT:
-            return None
-        prisoner_ids = [row[0] for row in await self.session.all(
-            "SELECT DISTINCT prisoner_id FROM parcels WHERE run_id = ? ORDER BY prisoner_id", (run_id,))]
+            return False
         await self._set_needs(await self._needs_of_run(run_id), "open", "planned")
-        if prisoner_ids and not_in_week is not None:
+        if not_in_week is not None:
             await self.session.run(
-                f"UPDATE prisoners SET not_in_week = ? WHERE id IN ({_marks(len(prisoner_ids))})",
-                (not_in_week.isoformat(), *prisoner_ids))
+                "UPDATE prisoners SET not_in_week = ? WHERE id IN (SELECT prisoner_id FROM parcels WHERE run_id = ?)",
+                (not_in_week.isoformat(), run_id))
         await self.session.run("DELETE FROM runs WHERE id = ?", (run_id,))  # parcels and links cascade
         self.session.mark_erased()
-        return prisoner_ids
+        return True
 
     async def set_places(self, run_id: int, places: int) -> bool:
         if places not in (1, 2):
